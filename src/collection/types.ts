@@ -1,0 +1,106 @@
+import type { Modality } from "../core/types.js";
+
+/** What to search with: exactly one of text, image, item or vector. */
+export interface QueryInput {
+  /** Free text, embedded with the collection's model. */
+  text?: string;
+  /** An image file path or its bytes, embedded with the collection's model. */
+  image?: string | Buffer;
+  /** The id of an item already in the collection (item -> item, no embedding). */
+  item?: string;
+  /** A raw query vector of the collection's dim; normalised before use. */
+  vector?: Float32Array;
+}
+
+/** Which index answers a query. "exact" scans everything (Flat); "ivf" and "hnsw" need a built index. */
+export type IndexKind = "exact" | "ivf" | "hnsw";
+
+/** Options of Collection.search. */
+export interface SearchParams {
+  /** Results returned; default 10. */
+  k?: number;
+  /** Which items are searched; default "any" (images and texts merged by score). */
+  modality?: Modality | "any";
+  /** Index used; default "exact" unless a tuned default is stored for the collection. */
+  index?: IndexKind;
+  /** IVF lists probed; default: the collection's tuned value, else 16. Higher is slower and more exact. */
+  nprobe?: number;
+  /** HNSW search breadth; default: the tuned value, else 64. Higher is slower and more exact. */
+  ef?: number;
+  /** Metadata equality filter: every key must equal the value (as a string). */
+  where?: Record<string, string>;
+}
+
+/** One search result. `score` is the true cosine between query and item. */
+export interface SearchHit {
+  rank: number;
+  id: string;
+  modality: Modality;
+  score: number;
+  path: string | null;
+  text: string | null;
+  meta: Record<string, unknown>;
+}
+
+/** The answer of Collection.search. */
+export interface SearchResult {
+  results: SearchHit[];
+  /** Wall time of the whole search, embedding included, in milliseconds. */
+  ms: number;
+  /** The index that answered ("exact" when a filter made an exact scan cheaper). */
+  index: IndexKind;
+  /** Vectors scored for this query. */
+  scanned: number;
+}
+
+/** An item as the collection shows it. */
+export interface ItemView {
+  id: string;
+  modality: Modality;
+  path: string | null;
+  text: string | null;
+  meta: Record<string, unknown>;
+  hash: string | null;
+  /** Ids of paired items: captions of an image, or the image of a caption. */
+  pairs: string[];
+  createdAt: string;
+}
+
+/** A per-file failure reported by an ingest, which goes on with the other files. */
+export interface AddError {
+  path: string;
+  code: string;
+  message: string;
+}
+
+/** Summary of an ingest. */
+export interface AddSummary {
+  added: number;
+  skipped: number;
+  failed: number;
+  errors: AddError[];
+  /** Ids added, in input order. */
+  ids: string[];
+}
+
+/** State of one persisted index. */
+export interface IndexStatus {
+  type: "ivf" | "hnsw";
+  modality: Modality;
+  spec: string;
+  size: number;
+  /** Items added since the build that the index does not hold yet (they are scanned exactly). */
+  pending: number;
+  bytes: number;
+}
+
+/** Counts and state of a collection. */
+export interface CollectionStats {
+  images: number;
+  texts: number;
+  pairs: number;
+  dim: number | null;
+  model: string | null;
+  indexes: IndexStatus[];
+  bytes: number;
+}

@@ -1,0 +1,2 @@
+/** Vitest global setup: nothing shared yet; generated models are made by test/fixtures helpers on demand. */
+export default function setup(): void {}
