@@ -104,3 +104,61 @@ export interface CollectionStats {
   indexes: IndexStatus[];
   bytes: number;
 }
+
+/** An image to ingest: a file path or bytes, with optional id, metadata and captions. */
+export interface ImageInput {
+  /** Source file; its content hash makes re-adding the same file a no-op. */
+  path?: string;
+  /** Raw bytes (uploads); `name` is used in error messages. */
+  data?: Buffer;
+  name?: string;
+  /** Stable id; default: the path relative to the ingest root, or the content hash for bytes. */
+  id?: string;
+  meta?: Record<string, unknown>;
+  /** Captions, stored as text items paired with the image (ids `<image id>#<n>`). */
+  captions?: string[];
+}
+
+/** A text to ingest. */
+export interface TextInput {
+  /** Stable id; default: "text:" + content hash. */
+  id?: string;
+  text: string;
+  meta?: Record<string, unknown>;
+}
+
+/** Progress of an ingest: done and total inputs. */
+export type ProgressFn = (done: number, total: number) => void;
+
+/** Options shared by ingests. */
+export interface AddOptions {
+  /** Items embedded and committed per transaction; default 32. A kill loses at most the batch in flight. */
+  batchSize?: number;
+  onProgress?: ProgressFn;
+  /** When aborted, stops after the current batch (committed work is kept). */
+  signal?: AbortSignal;
+}
+
+/** A thumbnail or full image as served. */
+export interface ImageBytes {
+  data: Buffer;
+  mime: string;
+}
+
+/** The public surface of an open collection (implemented by Collection in collection.ts). */
+export interface CollectionApi {
+  readonly dir: string;
+  readonly modelId: string | null;
+  readonly dim: number | null;
+  addImages(inputs: ImageInput[], opts?: AddOptions): Promise<AddSummary>;
+  addTexts(inputs: TextInput[], opts?: AddOptions): Promise<AddSummary>;
+  search(query: QueryInput, params?: SearchParams): Promise<SearchResult>;
+  get(id: string): ItemView | undefined;
+  /** Full image bytes of an image item (NOT_FOUND for unknown ids or text items). */
+  image(id: string): Promise<ImageBytes>;
+  /** An EXIF-rotated JPEG thumbnail, made once and cached in the collection folder. */
+  thumbnail(id: string, size?: number): Promise<ImageBytes>;
+  remove(ids: string[]): Promise<number>;
+  stats(): CollectionStats;
+  close(): Promise<void>;
+}
