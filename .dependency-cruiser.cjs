@@ -21,7 +21,7 @@ module.exports = {
     forbid("query", ["collection", "server", "cli"], "query sits below collection"),
     forbid("collection", ["server", "cli"], "collection is below its front ends"),
     forbid("server", ["cli", "store", "index", "embed"], "server talks to collection (or query) only"),
-    forbid("cli", ["server", "store", "index", "embed"], "cli talks to collection (or query) only"),
+    forbid("cli", ["store", "index", "embed"], "cli talks to collection (or query) only; it may start the server (clipdb serve)"),
     {
       name: "no-circular",
       severity: "error",

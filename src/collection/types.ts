@@ -12,8 +12,10 @@ export interface QueryInput {
   vector?: Float32Array;
 }
 
+import type { IndexKind } from "../query/plan.js";
+
 /** Which index answers a query. "exact" scans everything (Flat); "ivf" and "hnsw" need a built index. */
-export type IndexKind = "exact" | "ivf" | "hnsw";
+export type { IndexKind };
 
 /** Options of Collection.search. */
 export interface SearchParams {

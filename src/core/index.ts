@@ -2,3 +2,4 @@ export * from "./errors.js";
 export * from "./vectors.js";
 export * from "./topk.js";
 export * from "./types.js";
+export * from "./npy.js";

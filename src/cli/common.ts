@@ -1,0 +1,70 @@
+import { InvalidArgumentError, type Command } from "commander";
+import { Collection, type OpenOptions } from "../collection/index.js";
+import { EXIT, reportError } from "./output.js";
+
+/** Flags every command takes. */
+export interface CommonFlags {
+  db: string;
+  json?: boolean;
+  debug?: boolean;
+  model?: string;
+  offline?: boolean;
+  threads?: number;
+}
+
+/** Parses a positive integer flag (commander argParser). */
+export function int(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError("expected a positive integer");
+  return n;
+}
+
+/** Adds --db, --json, --debug (and, when asked, --model/--offline/--threads) to a command. */
+export function common(cmd: Command, withModel = false): Command {
+  cmd
+    .option("--db <dir>", "collection folder (default: $CLIPDB_DIR or ./clipdb-data)", process.env.CLIPDB_DIR ?? "./clipdb-data")
+    .option("--json", "machine-readable output on stdout")
+    .option("--debug", "print stack traces");
+  if (withModel) {
+    cmd
+      .option("--model <id|folder>", "embedding model: a hub id or a local folder (default: the collection's, else Xenova/clip-vit-base-patch32)")
+      .option("--offline", "never touch the network (also CLIPDB_OFFLINE=1)")
+      .option("--threads <n>", "inference threads", int);
+  }
+  return cmd;
+}
+
+/** Opens the collection named by the flags. */
+export function openCollection(f: CommonFlags, create = false): Promise<Collection> {
+  const opts: OpenOptions = { model: f.model, offline: f.offline, threads: f.threads, create };
+  if (!f.json && process.stderr.isTTY) {
+    const seen = new Set<string>();
+    opts.onModelProgress = (p) => {
+      if (p.status === "progress" && p.total) process.stderr.write(`\rdownloading ${p.file}: ${((100 * p.loaded) / p.total).toFixed(0)}%   `);
+      if (p.status === "done" && !seen.has(p.file)) {
+        seen.add(p.file);
+        process.stderr.write(`\rdownloaded ${p.file}${" ".repeat(20)}\n`);
+      }
+    };
+  }
+  return Collection.open(f.db, opts);
+}
+
+/** Runs an action with an open collection, mapping errors to one-line messages and exit codes. */
+export async function withCollection(f: CommonFlags, create: boolean, fn: (col: Collection) => Promise<number | void>): Promise<void> {
+  let col: Collection | undefined;
+  try {
+    col = await openCollection(f, create);
+    process.exitCode = (await fn(col)) ?? EXIT.ok;
+  } catch (e) {
+    process.exitCode = reportError(e, !!f.debug);
+  } finally {
+    await col?.close().catch((e) => (process.exitCode = reportError(e, !!f.debug)));
+  }
+}
+
+/** Prints JSON or text. */
+export function print(f: CommonFlags, json: unknown, text: () => string): void {
+  console.log(f.json ? JSON.stringify(json, null, 2) : text());
+}
+

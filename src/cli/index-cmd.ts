@@ -1,0 +1,47 @@
+import type { Command } from "commander";
+import { ClipdbError } from "../core/errors.js";
+import { common, int, print, withCollection } from "./common.js";
+import { humanBytes, table } from "./output.js";
+
+/** Registers `clipdb index build|status|drop`. */
+export function registerIndex(program: Command): void {
+  const index = program.command("index").description("build and inspect approximate indexes");
+  common(index.command("build"))
+    .description("build an IVF or HNSW index per modality from the stored vectors")
+    .requiredOption("--type <type>", "ivf or hnsw")
+    .option("--nlist <n>", "IVF lists (default about 4*sqrt(n))", int)
+    .option("--m <n>", "HNSW degree (default 32)", int)
+    .option("--train-on <which>", "IVF training vectors: image, text, all, or self (each index its own modality; default)", "self")
+    .option("--spill <n>", "IVF: lists each vector is stored in (default 1)", int)
+    .action(async (f) => {
+      await withCollection(f, false, async (col) => {
+        if (f.type !== "ivf" && f.type !== "hnsw") throw new ClipdbError("INVALID_ARGUMENT", { name: "type", reason: `'${f.type}' is not ivf or hnsw` });
+        if (!["image", "text", "all", "self"].includes(f.trainOn)) throw new ClipdbError("INVALID_ARGUMENT", { name: "train-on", reason: `'${f.trainOn}' is not image, text, all or self` });
+        const t0 = performance.now();
+        const built = await col.buildIndex({ type: f.type, nlist: f.nlist, m: f.m, trainOn: f.trainOn, spill: f.spill });
+        const s = ((performance.now() - t0) / 1000).toFixed(2);
+        print(f, { built, seconds: Number(s) }, () =>
+          built.length ? `${table(["index", "modality", "spec", "size", "bytes"], built.map((b) => [b.type, b.modality, b.spec, b.size, humanBytes(b.bytes)]))}\nbuilt in ${s} s` : "nothing to index: the collection is empty",
+        );
+      });
+    });
+  common(index.command("status"))
+    .description("show built indexes")
+    .action(async (f) => {
+      await withCollection(f, false, async (col) => {
+        const st = col.indexStatus();
+        print(f, { indexes: st }, () =>
+          st.length ? table(["index", "modality", "spec", "size", "pending", "bytes"], st.map((b) => [b.type, b.modality, b.spec, b.size, b.pending, humanBytes(b.bytes)])) : "no indexes built (exact search only)",
+        );
+      });
+    });
+  common(index.command("drop"))
+    .description("delete a built index")
+    .requiredOption("--type <type>", "ivf or hnsw")
+    .action(async (f) => {
+      await withCollection(f, false, async (col) => {
+        col.dropIndex(f.type);
+        print(f, { dropped: f.type }, () => `dropped ${f.type}`);
+      });
+    });
+}

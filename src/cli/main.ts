@@ -1,0 +1,106 @@
+#!/usr/bin/env node
+import { Command } from "commander";
+import { ClipdbError } from "../core/errors.js";
+import { common, int, print, withCollection } from "./common.js";
+import { runAdd, formatSummary } from "./add.js";
+import { runSearch, searchJson, searchTable } from "./search.js";
+import { registerIndex } from "./index-cmd.js";
+import { registerServe } from "./serve.js";
+import { EXIT, humanBytes, reportError, table } from "./output.js";
+
+
+const program = new Command()
+  .name("clipdb")
+  .description("A multimodal database: images and texts in one CLIP vector space, searched exactly or with IVF and HNSW.")
+  .version("0.1.0")
+  .showHelpAfterError();
+
+common(program.command("add").argument("[paths...]", "image files or folders (recursive)"), true)
+  .description("add images (with captions), texts, or precomputed vectors")
+  .option("--captions <file>", "captions: COCO JSON, Flickr 'file.jpg#n<TAB>caption', or TSV 'file<TAB>n<TAB>caption'")
+  .option("--texts <file>", "texts: one per line, or JSONL {\"id\",\"text\",...metadata}")
+  .option("--vectors <file>", "precomputed vectors: .npy (float32/float16, 2-D) or raw little-endian .f32 (needs --dim)")
+  .option("--ids <file>", "with --vectors: one id per row")
+  .option("--modality <m>", "with --vectors: image or text")
+  .option("--pair-ids <file>", "with --vectors --modality text: the image id each text row describes")
+  .option("--model-id <id>", "with --vectors: the model the vectors came from")
+  .option("--dim <n>", "with .f32 vectors: the dimension", int)
+  .option("--prune", "remove items whose files under the given folders are gone")
+  .option("--batch-size <n>", "items per committed batch (default 32)", int)
+  .action(async (paths: string[], f) => {
+    const ac = new AbortController();
+    const onSigint = () => {
+      if (ac.signal.aborted) process.exit(130);
+      process.stderr.write("\nstopping after the current batch (Ctrl-C again to quit now)\n");
+      ac.abort();
+    };
+    process.on("SIGINT", onSigint);
+    await withCollection(f, true, async (col) => {
+      const { summary, code } = await runAdd(col, paths, f, ac.signal);
+      print(f, { added: summary.added, skipped: summary.skipped, failed: summary.failed, errors: summary.errors }, () => formatSummary(summary));
+      if (ac.signal.aborted) {
+        console.error(new ClipdbError("INTERRUPTED", { reason: "stopped by Ctrl-C" }).message);
+        return 130;
+      }
+      return code;
+    });
+    process.off("SIGINT", onSigint);
+  });
+
+common(program.command("search"), true)
+  .description("search by text, image, item id or vector")
+  .option("--text <text>", "a text query")
+  .option("--image <path>", "an image query")
+  .option("--item <id>", "an item of the collection (item -> item)")
+  .option("--vector-file <file>", "the first row of a .npy or .f32 file (with --dim)")
+  .option("--dim <n>", "dimension of a .f32 --vector-file", int)
+  .option("--k <n>", "results", int, 10)
+  .option("--modality <m>", "image, text or any", "any")
+  .option("--index <kind>", "exact, ivf or hnsw (default: the tuned default, else exact)")
+  .option("--nprobe <n>", "IVF lists probed (default: tuned, else 16)", int)
+  .option("--ef <n>", "HNSW search breadth (default: tuned, else 64)", int)
+  .option("--where <key=value>", "metadata filter (repeatable)", (v: string, acc: string[] = []) => [...acc, v])
+  .action(async (f) => {
+    await withCollection(f, false, async (col) => {
+      const r = await runSearch(col, f);
+      print(f, searchJson(r), () => searchTable(r));
+    });
+  });
+
+common(program.command("rm").argument("<ids...>", "item ids"))
+  .description("remove items, their pairs, and their vectors from every index")
+  .action(async (ids: string[], f) => {
+    await withCollection(f, false, async (col) => {
+      const removed = await col.remove(ids);
+      print(f, { removed, requested: ids.length }, () => `removed ${removed} of ${ids.length}`);
+      return removed < ids.length ? EXIT.partial : EXIT.ok;
+    });
+  });
+
+common(program.command("stats"))
+  .description("counts, model, index state and on-disk size")
+  .action(async (f) => {
+    await withCollection(f, false, async (col) => {
+      const s = col.stats();
+      print(f, s, () =>
+        [
+          `images  ${s.images}`,
+          `texts   ${s.texts}`,
+          `pairs   ${s.pairs}`,
+          `dim     ${s.dim ?? "-"}`,
+          `model   ${s.model ?? "-"}`,
+          `size    ${humanBytes(s.bytes)}`,
+          s.indexes.length
+            ? table(["index", "modality", "spec", "size", "pending", "bytes"], s.indexes.map((i) => [i.type, i.modality, i.spec, i.size, i.pending, humanBytes(i.bytes)]))
+            : "indexes none (exact search only)",
+        ].join("\n"),
+      );
+    });
+  });
+
+registerIndex(program);
+registerServe(program);
+
+program.parseAsync(process.argv).catch((e) => {
+  process.exitCode = reportError(e, process.argv.includes("--debug"));
+});

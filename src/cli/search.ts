@@ -1,0 +1,69 @@
+import { readFileSync, existsSync } from "node:fs";
+import { extname } from "node:path";
+import { ClipdbError } from "../core/errors.js";
+import { parseF32, parseNpy } from "../core/npy.js";
+import type { Collection, IndexKind, QueryInput, SearchResult } from "../collection/index.js";
+import { clip, table } from "./output.js";
+
+/** Options of `clipdb search`. */
+export interface SearchFlags {
+  text?: string;
+  image?: string;
+  item?: string;
+  vectorFile?: string;
+  dim?: number;
+  k: number;
+  modality?: "image" | "text" | "any";
+  index?: IndexKind;
+  nprobe?: number;
+  ef?: number;
+  where?: string[];
+}
+
+/** Parses repeated `key=value` filters. */
+export function parseWhere(items: string[] | undefined): Record<string, string> | undefined {
+  if (!items?.length) return undefined;
+  const out: Record<string, string> = {};
+  for (const it of items) {
+    const eq = it.indexOf("=");
+    if (eq <= 0) throw new ClipdbError("INVALID_ARGUMENT", { name: "where", reason: `'${it}' is not key=value` });
+    out[it.slice(0, eq)] = it.slice(eq + 1);
+  }
+  return out;
+}
+
+function queryOf(f: SearchFlags): QueryInput {
+  const given = [f.text, f.image, f.item, f.vectorFile].filter((x) => x !== undefined).length;
+  if (given !== 1) {
+    throw new ClipdbError("INVALID_ARGUMENT", { name: "query", reason: given ? "more than one query given" : "no query given", hint: "Give exactly one of --text, --image, --item or --vector-file." });
+  }
+  if (f.image !== undefined && !existsSync(f.image)) throw new ClipdbError("INVALID_ARGUMENT", { name: "image", reason: `'${f.image}' does not exist` });
+  if (f.vectorFile === undefined) return { text: f.text, image: f.image, item: f.item };
+  if (!existsSync(f.vectorFile)) throw new ClipdbError("INVALID_ARGUMENT", { name: "vector-file", reason: `'${f.vectorFile}' does not exist` });
+  const buf = readFileSync(f.vectorFile);
+  const m = extname(f.vectorFile).toLowerCase() === ".npy" ? parseNpy(buf, f.vectorFile) : parseF32(buf, f.dim ?? NaN, f.vectorFile);
+  return { vector: m.data.slice(0, m.dim) };
+}
+
+/** Runs one search from CLI flags. */
+export function runSearch(col: Collection, f: SearchFlags): Promise<SearchResult> {
+  if (!Number.isInteger(f.k) || f.k < 1) throw new ClipdbError("INVALID_ARGUMENT", { name: "k", reason: "must be a positive integer" });
+  return col.search(queryOf(f), { k: f.k, modality: f.modality, index: f.index, nprobe: f.nprobe, ef: f.ef, where: parseWhere(f.where) });
+}
+
+/** The `--json` shape: {"results":[{"rank","id","modality","score","path","text"}], "ms"}. */
+export function searchJson(r: SearchResult): object {
+  return {
+    results: r.results.map(({ rank, id, modality, score, path, text }) => ({ rank, id, modality, score, path, text })),
+    ms: r.ms,
+    index: r.index,
+    scanned: r.scanned,
+  };
+}
+
+/** The human table: rank, id, modality, score, path or text. */
+export function searchTable(r: SearchResult): string {
+  if (!r.results.length) return "no results";
+  const rows = r.results.map((h) => [h.rank, clip(h.id, 40), h.modality, h.score.toFixed(4), clip(h.path ?? h.text ?? "", 70)]);
+  return `${table(["rank", "id", "modality", "score", "path/text"], rows)}\n${r.results.length} results in ${r.ms.toFixed(1)} ms (${r.index}, ${r.scanned} vectors scored)`;
+}

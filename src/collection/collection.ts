@@ -1,0 +1,304 @@
+import { existsSync, mkdirSync, readdirSync, statSync } from "node:fs";
+import { readFile, writeFile, rename, mkdir } from "node:fs/promises";
+import { join, resolve } from "node:path";
+import { createHash } from "node:crypto";
+import { ClipdbError } from "../core/errors.js";
+import { normalizeRows } from "../core/vectors.js";
+import type { Modality } from "../core/types.js";
+import { loadEmbedder, thumbnailJpeg, type Embedder } from "../embed/index.js";
+import { Store } from "../store/index.js";
+import { parseQuery, runPlan, type IndexKind } from "../query/index.js";
+import { IndexSet, type BuildOptions } from "./indexes.js";
+import { addImages, addTexts } from "./ingest.js";
+import { importVectors, type VectorImport } from "./import.js";
+import { sniffImage } from "./files.js";
+import type {
+  AddOptions, AddSummary, CollectionApi, CollectionStats, ImageBytes, ImageInput, IndexStatus, ItemView,
+  QueryInput, SearchParams, SearchResult, TextInput,
+} from "./types.js";
+
+/** The model used when neither the caller nor the collection names one. */
+export const DEFAULT_MODEL = "Xenova/clip-vit-base-patch32";
+
+/** Options of Collection.open. */
+export interface OpenOptions {
+  /** Model id or local folder. Default: the collection's recorded model, else DEFAULT_MODEL. */
+  model?: string;
+  /** An embedder to use instead of loading one (tests, custom models). */
+  embedder?: Embedder;
+  /** Never touch the network when loading the model; default false (or CLIPDB_OFFLINE=1). */
+  offline?: boolean;
+  /** Model cache folder; default CLIPDB_CACHE or the user's cache folder. */
+  cacheDir?: string;
+  /** Inference threads; default: onnxruntime's choice. */
+  threads?: number;
+  /** Create the collection when the folder holds none; default true. */
+  create?: boolean;
+  /** Download progress of the model, when it is fetched. */
+  onModelProgress?: (p: { file: string; loaded: number; total: number; status: string }) => void;
+}
+
+const DB_FILE = "clipdb.sqlite";
+
+/**
+ * One open collection: the SQLite store, the indexes, and the embedder, composed.
+ * Example: `const col = await Collection.open("./my.clipdb"); await col.search({ text: "a dog" }, { k: 10 })`.
+ * The model is loaded lazily, on the first ingest or text/image query, so opening is cheap.
+ */
+export class Collection implements CollectionApi {
+  private embedderP?: Promise<Embedder>;
+  private closed = false;
+
+  private constructor(
+    readonly dir: string,
+    private readonly store: Store,
+    private readonly indexes: IndexSet,
+    private readonly opts: OpenOptions,
+  ) {
+    if (opts.embedder) this.embedderP = Promise.resolve(opts.embedder);
+  }
+
+  /** Opens (or creates) the collection in `dir`. NOT_FOUND when create is false and there is none. */
+  static async open(dir: string, opts: OpenOptions = {}): Promise<Collection> {
+    const abs = resolve(dir);
+    if (opts.create === false && !existsSync(join(abs, DB_FILE))) {
+      throw new ClipdbError("NOT_FOUND", { what: "collection", id: abs, hint: "Create one with 'clipdb add <files>' or pass --db <dir>." });
+    }
+    mkdirSync(abs, { recursive: true });
+    const store = Store.open(abs);
+    const col = new Collection(abs, store, new IndexSet(store, abs), opts);
+    const recorded = store.model();
+    const wanted = opts.embedder?.modelId ?? (opts.model && modelRef(opts.model));
+    if (recorded && wanted && recorded.modelId !== wanted && store.getSetting("model_source") !== "imported") {
+      store.close();
+      throw new ClipdbError("MODEL_MISMATCH", { expected: recorded.modelId, got: wanted });
+    }
+    return col;
+  }
+
+  /** The collection's model id (null while empty). */
+  get modelId(): string | null {
+    return this.store.model()?.modelId ?? null;
+  }
+
+  /** The collection's vector dimension (null while empty). */
+  get dim(): number | null {
+    return this.store.model()?.dim ?? null;
+  }
+
+  /** The embedder, loaded on first use; NO_MODEL for collections of imported vectors without --model. */
+  embedder(): Promise<Embedder> {
+    if (!this.embedderP) {
+      const recorded = this.store.model();
+      if (!this.opts.model && recorded && this.store.getSetting("model_source") === "imported") {
+        return Promise.reject(new ClipdbError("NO_MODEL", { model: recorded.modelId, what: "text or images" }));
+      }
+      const ref = this.opts.model ? modelRef(this.opts.model) : recorded?.modelId ?? DEFAULT_MODEL;
+      const p = loadEmbedder(ref, {
+        offline: this.opts.offline,
+        cacheDir: this.opts.cacheDir,
+        threads: this.opts.threads,
+        onProgress: this.opts.onModelProgress,
+      }).then((e: Embedder) => {
+        if (recorded && e.dim !== recorded.dim) throw new ClipdbError("DIM_MISMATCH", { expected: recorded.dim, got: e.dim, where: `model ${ref}` });
+        return e;
+      });
+      p.catch(() => {
+        if (this.embedderP === p) this.embedderP = undefined;
+      });
+      this.embedderP = p;
+    return this.embedderP;
+  }
+
+  /** Adds images (and their captions); see AddOptions for batching, progress and cancellation. */
+  async addImages(inputs: ImageInput[], opts: AddOptions = {}): Promise<AddSummary> {
+    await this.indexes.sync();
+    const sum = await addImages(this.store, this.indexes, () => this.embedder(), join(this.dir, "files"), inputs, opts);
+    await this.indexes.save();
+    return sum;
+  }
+
+  /** Adds texts. */
+  async addTexts(inputs: TextInput[], opts: AddOptions = {}): Promise<AddSummary> {
+    await this.indexes.sync();
+    const sum = await addTexts(this.store, this.indexes, () => this.embedder(), inputs, opts);
+    await this.indexes.save();
+    return sum;
+  }
+
+  /** Imports precomputed vectors, all or nothing. */
+  async addVectors(imp: VectorImport): Promise<AddSummary> {
+    await this.indexes.sync();
+    const sum = importVectors(this.store, this.indexes, imp);
+    await this.indexes.save();
+    return sum;
+  }
+
+  /** Searches; see SearchParams for defaults. Scores are true cosines, best first. */
+  async search(query: QueryInput, params: SearchParams = {}): Promise<SearchResult> {
+    const t0 = performance.now();
+    const parsed = parseQuery(query);
+    const sets = await this.indexes.sync();
+    const dim = this.dim;
+    const k = params.k ?? 10;
+    const modality = params.modality ?? "any";
+    if (!["image", "text", "any"].includes(modality)) throw new ClipdbError("INVALID_ARGUMENT", { name: "modality", reason: `'${modality}' is not image, text or any` });
+    const index: IndexKind = params.index ?? this.store.getSetting<IndexKind>("default_index") ?? "exact";
+    if (!["exact", "ivf", "hnsw"].includes(index)) throw new ClipdbError("INVALID_ARGUMENT", { name: "index", reason: `'${index}' is not exact, ivf or hnsw` });
+    if (dim === null) return { results: [], ms: performance.now() - t0, index, scanned: 0 };
+    let q: Float32Array;
+    let exclude: number | undefined;
+    switch (parsed.kind) {
+      case "text":
+        q = await (await this.embedder()).embedTexts([parsed.text]);
+        break;
+      case "image":
+        q = await (await this.embedder()).embedImages([parsed.image]);
+        break;
+      case "item": {
+        const rec = this.store.get(parsed.item);
+        if (!rec) throw new ClipdbError("NOT_FOUND", { id: parsed.item });
+        q = this.store.vector(rec.offset)!;
+        exclude = rec.offset;
+        break;
+      }
+      case "vector":
+        if (parsed.vector.length !== dim) throw new ClipdbError("DIM_MISMATCH", { expected: dim, got: parsed.vector.length, where: "query vector" });
+        q = normalizeRows(parsed.vector, dim, "query vector");
+    }
+    const modalities: Modality[] = modality === "any" ? ["image", "text"] : [modality];
+    const candidates = params.where && Object.keys(params.where).length
+      ? new Map(modalities.map((m) => [m, this.store.offsetsWhere(params.where!, m)] as const))
+      : undefined;
+    const plan = runPlan(sets, {
+      q, k, modalities, index, candidates, exclude,
+      nprobe: params.nprobe ?? this.store.getSetting<number>("default_nprobe"),
+      ef: params.ef ?? this.store.getSetting<number>("default_ef"),
+    });
+    const records = this.store.getManyByOffsets(plan.hits.map((h) => h.offset));
+    const results = plan.hits.map((h, i) => ({
+      rank: i + 1,
+      id: records[i].id,
+      modality: records[i].modality,
+      score: h.score,
+      path: records[i].source,
+      text: records[i].text,
+      meta: records[i].meta,
+    }));
+    return { results, ms: performance.now() - t0, index: plan.index, scanned: plan.scanned };
+  }
+
+  /** One item with its paired ids, or undefined. */
+  get(id: string): ItemView | undefined {
+    const r = this.store.get(id);
+    if (!r) return undefined;
+    return { id: r.id, modality: r.modality, path: r.source, text: r.text, meta: r.meta, hash: r.hash, pairs: this.store.pairedIds(id), createdAt: r.createdAt };
+  }
+
+  /** The stored vector of an item (a copy), or undefined. */
+  vectorOf(id: string): Float32Array | undefined {
+    const r = this.store.get(id);
+    return r && this.store.vector(r.offset);
+  }
+
+  private imageItem(id: string): { source: string } {
+    const r = this.store.get(id);
+    if (!r || r.modality !== "image" || !r.source) throw new ClipdbError("NOT_FOUND", { what: "image", id });
+    return { source: r.source };
+  }
+
+  /** The full bytes of an image item, read from its own source file only. */
+  async image(id: string): Promise<ImageBytes> {
+    const { source } = this.imageItem(id);
+    let data: Buffer;
+    try {
+      data = await readFile(source);
+    } catch (e) {
+      throw new ClipdbError("NOT_FOUND", { what: "image file", id, hint: `Its file '${source}' is gone; re-add it or prune it with 'clipdb add --prune'.` }, { cause: e });
+    }
+    return { data, mime: sniffImage(data)?.mime ?? "application/octet-stream" };
+  }
+
+  /**
+   * An EXIF-rotated JPEG thumbnail whose longer side is `size` px (default 256, clamped to 32..1024),
+   * made once and cached under `<dir>/thumbs`.
+   */
+  async thumbnail(id: string, size = 256): Promise<ImageBytes> {
+    const px = Math.max(32, Math.min(1024, Math.round(size) || 256));
+    this.imageItem(id);
+    const hash = this.store.get(id)!.hash ?? createHash("sha1").update(id).digest("hex");
+    const cached = join(this.dir, "thumbs", `${hash.slice(0, 40)}-${px}.jpg`);
+    if (existsSync(cached)) return { data: await readFile(cached), mime: "image/jpeg" };
+    const { data } = await this.image(id);
+    const thumb = await thumbnailJpeg(data, px);
+    await mkdir(join(this.dir, "thumbs"), { recursive: true });
+    await writeFile(cached + ".tmp", thumb);
+    await rename(cached + ".tmp", cached);
+    return { data: thumb, mime: "image/jpeg" };
+  }
+
+  /** Removes items, their pairs, and their vectors from every index; returns how many were removed. */
+  async remove(ids: string[]): Promise<number> {
+    await this.indexes.sync();
+    const offsets = this.store.remove(ids);
+    this.indexes.remove(offsets);
+    await this.indexes.save();
+    return offsets.length;
+  }
+
+  /** Builds an IVF or HNSW index over the stored vectors (per modality) and persists it. */
+  async buildIndex(opts: BuildOptions): Promise<IndexStatus[]> {
+    return this.indexes.build(opts);
+  }
+
+  /** Drops a built index. */
+  dropIndex(type: "ivf" | "hnsw"): void {
+    this.indexes.drop(type);
+  }
+
+  /** Records search defaults (used when a query does not say): index, nprobe, ef. */
+  setDefaults(d: { index?: IndexKind; nprobe?: number; ef?: number }): void {
+    if (d.index !== undefined) this.store.setSetting("default_index", d.index);
+    if (d.nprobe !== undefined) this.store.setSetting("default_nprobe", d.nprobe);
+    if (d.ef !== undefined) this.store.setSetting("default_ef", d.ef);
+  }
+
+  /** Ids and sources of image items (for pruning files that are gone). */
+  sources(): { id: string; source: string; hash: string | null }[] {
+    return this.store.sources();
+  }
+
+  /** Counts, model, index state and on-disk size. */
+  stats(): CollectionStats {
+    const c = this.store.counts();
+    const m = this.store.model();
+    return { images: c.images, texts: c.texts, pairs: c.pairs, dim: m?.dim ?? null, model: m?.modelId ?? null, indexes: this.indexes.status(), bytes: dirBytes(this.dir) };
+  }
+
+  /** Index state only. */
+  indexStatus(): IndexStatus[] {
+    return this.indexes.status();
+  }
+
+  /** Saves changed indexes and closes the store. Idempotent. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.indexes.save();
+    this.store.close();
+  }
+}
+
+/** A model reference as recorded: local folders become absolute paths, hub ids stay as they are. */
+function modelRef(model: string): string {
+  return existsSync(model) ? resolve(model) : model;
+}
+
+function dirBytes(dir: string): number {
+  let total = 0;
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    total += e.isDirectory() ? dirBytes(p) : statSync(p).size;
+  }
+  return total;
+}

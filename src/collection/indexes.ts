@@ -1,0 +1,232 @@
+import { mkdirSync, statSync, existsSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import type { Modality, VectorIndex } from "../core/types.js";
+import { FlatIndex, HnswIndex, IvfIndex, loadIndex } from "../index/index.js";
+import type { ModalityIndexes } from "../query/plan.js";
+import type { Store } from "../store/index.js";
+import type { IndexStatus } from "./types.js";
+
+/** An index that can list the offsets it holds (every clipdb index can). */
+type ListableIndex = VectorIndex & { offsets(): Uint32Array };
+
+/** How to build an approximate index. */
+export interface BuildOptions {
+  type: "ivf" | "hnsw";
+  /** IVF lists; default clamp(4·√n, 1, n/39) per modality, so each list trains on ≥ 39 points. */
+  nlist?: number;
+  /** HNSW graph degree; default 32. Higher is more exact, bigger and slower to build. */
+  m?: number;
+  /** IVF: which vectors train the centroids; default "self" (the index's own modality). */
+  trainOn?: Modality | "all" | "self";
+  /** IVF: lists each vector is stored in; default 1. 2 raises cross-modal recall at equal scan cost. */
+  spill?: number;
+  /** Which modalities get an index; default every modality that has items. */
+  modalities?: Modality[];
+}
+
+/** A persisted approximate index, as recorded in the store's settings. */
+interface IndexRecord {
+  type: "ivf" | "hnsw";
+  modality: Modality;
+  spec: string;
+  file: string;
+  /** Store generation the file reflects. */
+  generation: number;
+}
+
+const MODALITIES: Modality[] = ["image", "text"];
+const SETTING = "indexes";
+
+/** Default IVF nlist for n vectors: about 4·√n, with at least 39 training points per list. */
+export function defaultNlist(n: number): number {
+  return Math.max(1, Math.min(Math.round(4 * Math.sqrt(n)), Math.floor(n / 39)));
+}
+
+/**
+ * The indexes of an open collection: an exact Flat index per modality, loaded from the store's
+ * vectors, plus the IVF and HNSW indexes that were built, loaded from their files without
+ * retraining. Files that are behind the store (a crash after a commit, or another process's
+ * writes) are brought up to date by adding and removing the offsets that differ.
+ */
+export class IndexSet {
+  private sets = new Map<Modality, ModalityIndexes>();
+  private generation = -1;
+  private dirty = new Set<ListableIndex>();
+
+  constructor(private readonly store: Store, private readonly dir: string) {}
+
+  /** Loads every index on first use and catches up with writes made by other processes. */
+  async sync(): Promise<Map<Modality, ModalityIndexes>> {
+    const gen = this.store.generation();
+    if (gen === this.generation) return this.sets;
+    const model = this.store.model();
+    if (!model) {
+      this.generation = gen;
+      return this.sets;
+    }
+    if (this.generation < 0) await this.load(model.dim);
+    else for (const [modality, set] of this.sets) for (const idx of this.all(set)) this.reconcile(idx, modality);
+    this.generation = gen;
+    return this.sets;
+  }
+
+  private async load(dim: number): Promise<void> {
+    for (const modality of MODALITIES) {
+      const { offsets, xs } = this.store.vectors(modality);
+      const flat = new FlatIndex(dim);
+      if (offsets.length) flat.add(offsets, xs);
+      this.sets.set(modality, { flat });
+    }
+    for (const rec of this.records()) {
+      const path = join(this.dir, rec.file);
+      const idx = (await loadIndex(path)) as ListableIndex;
+      const set = this.sets.get(rec.modality)!;
+      set[rec.type] = idx;
+      if (rec.generation !== this.store.generation()) this.reconcile(idx, rec.modality);
+    }
+  }
+
+  /** Adds and removes offsets so that `idx` holds exactly the store's live items of a modality. */
+  private reconcile(idx: ListableIndex, modality: Modality): void {
+    const live = this.store.liveOffsets(modality);
+    const liveSet = new Set(live);
+    const have = new Set(idx.offsets());
+    const extra = Uint32Array.from([...have].filter((o) => !liveSet.has(o)));
+    if (extra.length) idx.remove(extra);
+    const missing = live.filter((o) => !have.has(o));
+    if (missing.length) {
+      const xs = new Float32Array(missing.length * idx.dim);
+      missing.forEach((o, i) => xs.set(this.store.vector(o)!, i * idx.dim));
+      idx.add(missing, xs);
+    }
+    if (extra.length || missing.length) this.dirty.add(idx);
+  }
+
+  private all(set: ModalityIndexes): ListableIndex[] {
+    return [set.flat, set.ivf, set.hnsw].filter((x): x is ListableIndex => x !== undefined);
+  }
+
+  /** Adds freshly committed vectors to every loaded index of their modality. */
+  add(modality: Modality, offsets: Uint32Array, xs: Float32Array): void {
+    if (this.generation < 0 || offsets.length === 0) return;
+    let set = this.sets.get(modality);
+    if (!set) {
+      set = { flat: new FlatIndex(xs.length / offsets.length) };
+      this.sets.set(modality, set);
+    }
+    for (const idx of this.all(set)) {
+      idx.add(offsets, xs);
+      if (idx !== set.flat) this.dirty.add(idx);
+    }
+    this.generation = this.store.generation();
+  }
+
+  /** Removes offsets from every loaded index. */
+  remove(offsets: Uint32Array): void {
+    if (this.generation < 0 || offsets.length === 0) return;
+    for (const set of this.sets.values()) {
+      for (const idx of this.all(set)) {
+        idx.remove(offsets);
+        if (idx !== set.flat) this.dirty.add(idx);
+      }
+    }
+    this.generation = this.store.generation();
+  }
+
+  /** Writes every approximate index changed since it was last saved (atomic per file). */
+  async save(): Promise<void> {
+    if (this.dirty.size === 0) return;
+    const records = this.records();
+    for (const rec of records) {
+      const idx = this.sets.get(rec.modality)?.[rec.type] as ListableIndex | undefined;
+      if (!idx || !this.dirty.has(idx)) continue;
+      await idx.save(join(this.dir, rec.file));
+      rec.generation = this.store.generation();
+    }
+    this.store.setSetting(SETTING, records);
+    this.dirty.clear();
+  }
+
+  /**
+   * Builds (or rebuilds) an IVF or HNSW index per modality from the stored vectors, saves it, and
+   * swaps it in only when complete, so searches never see a half-built index.
+   */
+  async build(opts: BuildOptions): Promise<IndexStatus[]> {
+    await this.sync();
+    const model = this.store.model();
+    if (!model) return [];
+    const dim = model.dim;
+    const records = this.records().filter((r) => !(r.type === opts.type && (opts.modalities ?? MODALITIES).includes(r.modality)));
+    const built: IndexStatus[] = [];
+    mkdirSync(join(this.dir, "indexes"), { recursive: true });
+    for (const modality of opts.modalities ?? MODALITIES) {
+      const { offsets, xs } = this.store.vectors(modality);
+      const set = this.sets.get(modality);
+      if (!set || offsets.length === 0) continue;
+      let idx: ListableIndex;
+      let spec: string;
+      if (opts.type === "ivf") {
+        const nlist = Math.min(opts.nlist ?? defaultNlist(offsets.length), offsets.length);
+        const spill = opts.spill ?? 1;
+        spec = `IVF${nlist},Flat${spill > 1 ? `,spill${spill}` : ""}`;
+        const ivf = new IvfIndex({ dim, nlist, quantizer: new FlatIndex(dim), spill });
+        ivf.train(this.trainingSet(modality, opts.trainOn ?? "self", xs));
+        idx = ivf as unknown as ListableIndex;
+      } else {
+        const m = opts.m ?? 32;
+        spec = `HNSW${m}`;
+        idx = new HnswIndex({ dim, m }) as unknown as ListableIndex;
+      }
+      idx.add(offsets, xs);
+      const file = join("indexes", `${opts.type}-${modality}.idx`);
+      await idx.save(join(this.dir, file));
+      set[opts.type] = idx;
+      this.dirty.delete(idx);
+      records.push({ type: opts.type, modality, spec, file, generation: this.store.generation() });
+      built.push(this.describe(records[records.length - 1]));
+    }
+    this.store.setSetting(SETTING, records);
+    return built;
+  }
+
+  private trainingSet(modality: Modality, trainOn: Modality | "all" | "self", own: Float32Array): Float32Array {
+    if (trainOn === "self" || trainOn === modality) return own;
+    if (trainOn === "all") return this.store.vectors().xs;
+    return this.store.vectors(trainOn).xs;
+  }
+
+  /** Drops an approximate index and its file. */
+  drop(type: "ivf" | "hnsw"): void {
+    const records = this.records();
+    for (const rec of records.filter((r) => r.type === type)) {
+      rmSync(join(this.dir, rec.file), { force: true });
+      const set = this.sets.get(rec.modality);
+      if (set) delete set[type];
+    }
+    this.store.setSetting(SETTING, records.filter((r) => r.type !== type));
+  }
+
+  /** Built indexes with their size and on-disk bytes. */
+  status(): IndexStatus[] {
+    return this.records().map((r) => this.describe(r));
+  }
+
+  private describe(r: IndexRecord): IndexStatus {
+    const path = join(this.dir, r.file);
+    const loaded = this.sets.get(r.modality)?.[r.type];
+    const live = this.store.liveOffsets(r.modality).length;
+    const size = loaded ? loaded.size : live;
+    return {
+      type: r.type,
+      modality: r.modality,
+      spec: r.spec,
+      size,
+      pending: Math.max(0, live - size),
+      bytes: existsSync(path) ? statSync(path).size : 0,
+    };
+  }
+
+  private records(): IndexRecord[] {
+    return (this.store.getSetting<IndexRecord[]>(SETTING) ?? []).map((r) => ({ ...r }));
+  }
+}

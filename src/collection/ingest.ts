@@ -1,0 +1,200 @@
+import { readFile } from "node:fs/promises";
+import { mkdirSync, writeFileSync, renameSync, existsSync } from "node:fs";
+import { join } from "node:path";
+import { ClipdbError, isClipdbError } from "../core/errors.js";
+import type { Modality } from "../core/types.js";
+import type { Embedder } from "../embed/index.js";
+import type { NewItem, Store } from "../store/index.js";
+import { contentHash, sniffImage } from "./files.js";
+import type { IndexSet } from "./indexes.js";
+import type { AddError, AddOptions, AddSummary, ImageInput, TextInput } from "./types.js";
+
+/** Default items embedded and committed per transaction. */
+export const DEFAULT_BATCH = 32;
+
+/** An image read from disk or an upload, ready to embed. */
+interface Prepared {
+  input: ImageInput;
+  id: string;
+  bytes: Buffer;
+  hash: string;
+  label: string;
+  replaces: boolean;
+}
+
+function emptySummary(): AddSummary {
+  return { added: 0, skipped: 0, failed: 0, errors: [], ids: [] };
+}
+
+function errorOf(label: string, e: unknown): AddError {
+  if (isClipdbError(e)) return { path: label, code: e.code, message: e.message };
+  return { path: label, code: "INTERNAL", message: e instanceof Error ? e.message : String(e) };
+}
+
+/** Ids of the caption items of an image: `<image id>#<n>`. */
+export function captionId(imageId: string, n: number): string {
+  return `${imageId}#${n}`;
+}
+
+/**
+ * Ingests images (and their captions as paired text items) in batches: each batch is embedded,
+ * then committed in one transaction, then added to the loaded indexes. A file whose content hash
+ * matches the stored item of the same id is skipped; a changed file replaces its item and captions.
+ * A file that cannot be read or decoded is reported in `errors` and the batch goes on.
+ */
+export async function addImages(
+  store: Store,
+  indexes: IndexSet,
+  embedder: () => Promise<Embedder>,
+  filesDir: string,
+  inputs: ImageInput[],
+  opts: AddOptions = {},
+): Promise<AddSummary> {
+  const sum = emptySummary();
+  const batch = Math.max(1, opts.batchSize ?? DEFAULT_BATCH);
+  for (let start = 0; start < inputs.length; start += batch) {
+    if (opts.signal?.aborted) break;
+    const ready: Prepared[] = [];
+    for (const input of inputs.slice(start, start + batch)) {
+      const label = input.path ?? input.name ?? input.id ?? "(upload)";
+      try {
+        const p = await prepare(store, input, label);
+        if (p) ready.push(p);
+        else sum.skipped++;
+      } catch (e) {
+        sum.failed++;
+        sum.errors.push(errorOf(label, e));
+      }
+    }
+    if (ready.length) await commitImages(store, indexes, await embedder(), filesDir, ready, sum);
+    opts.onProgress?.(Math.min(start + batch, inputs.length), inputs.length);
+  }
+  return sum;
+}
+
+async function prepare(store: Store, input: ImageInput, label: string): Promise<Prepared | undefined> {
+  let bytes: Buffer;
+  if (input.data) bytes = input.data;
+  else if (input.path) {
+    try {
+      bytes = await readFile(input.path);
+    } catch (e) {
+      throw new ClipdbError("IMAGE_DECODE", { file: label, reason: (e as NodeJS.ErrnoException).code === "ENOENT" ? "file not found" : String(e) }, { cause: e });
+    }
+  } else throw new ClipdbError("INVALID_ARGUMENT", { name: "image", reason: "give a path or bytes" });
+  const hash = contentHash(bytes);
+  const id = input.id ?? input.path ?? `image:${hash.slice(0, 16)}`;
+  const existing = store.get(id);
+  if (existing && existing.hash === hash) return undefined;
+  if (existing && existing.modality !== "image") throw new ClipdbError("DUPLICATE_ID", { id });
+  return { input, id, bytes, hash, label, replaces: existing !== undefined };
+}
+
+async function commitImages(store: Store, indexes: IndexSet, emb: Embedder, filesDir: string, ready: Prepared[], sum: AddSummary): Promise<void> {
+  const { vectors, errors } = await emb.embedImagesSettled(ready.map((r) => r.bytes));
+  const ok = ready.filter((r, i) => {
+    if (errors[i]) {
+      sum.failed++;
+      sum.errors.push(errorOf(r.label, errors[i]));
+    }
+    return !errors[i];
+  });
+  const captions = ok.flatMap((r) => (r.input.captions ?? []).map((text, n) => ({ r, text, n })));
+  const textVecs = captions.length ? await emb.embedTexts(captions.map((c) => c.text)) : new Float32Array(0);
+  const dim = emb.dim;
+  const items: NewItem[] = [];
+  const xs = new Float32Array((ok.length + captions.length) * dim);
+  ok.forEach((r) => {
+    const row = ready.indexOf(r);
+    xs.set(vectors.subarray(row * dim, (row + 1) * dim), items.length * dim);
+    items.push({ id: r.id, modality: "image", source: r.input.path ?? saveUpload(filesDir, r), text: null, meta: r.input.meta ?? {}, hash: r.hash });
+  });
+  const pairs: { imageId: string; textId: string }[] = [];
+  captions.forEach((c, i) => {
+    const id = captionId(c.r.id, c.n);
+    xs.set(textVecs.subarray(i * dim, (i + 1) * dim), items.length * dim);
+    items.push({ id, modality: "text", source: null, text: c.text, meta: {}, hash: contentHash(c.text) });
+    pairs.push({ imageId: c.r.id, textId: id });
+  });
+  if (items.length === 0) return;
+  store.setModel(emb.modelId, dim);
+  const replaced = ok.filter((r) => r.replaces).map((r) => r.id);
+  let removed = new Uint32Array(0);
+  const records = store.transaction(() => {
+    if (replaced.length) removed = store.remove([...replaced, ...replaced.flatMap((id) => store.pairedIds(id).filter((t) => t.startsWith(`${id}#`)))]);
+    return store.addItems(items, xs, pairs);
+  });
+  indexes.remove(removed);
+  addToIndexes(indexes, records, xs, dim);
+  sum.added += ok.length;
+  sum.ids.push(...ok.map((r) => r.id));
+}
+
+/** Adds committed records (rows of xs in the same order) to the indexes, grouped by modality. */
+export function addToIndexes(indexes: IndexSet, records: { offset: number; modality: Modality }[], xs: Float32Array, dim: number): void {
+  for (const modality of ["image", "text"] as Modality[]) {
+    const rows = records.map((r, i) => [r, i] as const).filter(([r]) => r.modality === modality);
+    if (!rows.length) continue;
+    const sub = new Float32Array(rows.length * dim);
+    rows.forEach(([, i], j) => sub.set(xs.subarray(i * dim, (i + 1) * dim), j * dim));
+    indexes.add(modality, Uint32Array.from(rows.map(([r]) => r.offset)), sub);
+  }
+}
+
+/** Writes uploaded bytes into the collection's files folder, named by content hash, atomically. */
+function saveUpload(filesDir: string, r: Prepared): string {
+  mkdirSync(filesDir, { recursive: true });
+  const path = join(filesDir, r.hash + (sniffImage(r.bytes)?.ext ?? ".bin"));
+  if (!existsSync(path)) {
+    writeFileSync(path + ".tmp", r.bytes);
+    renameSync(path + ".tmp", path);
+  }
+  return path;
+}
+
+/**
+ * Ingests texts in batches. A text whose id exists with the same content is skipped; the same id
+ * with other content is refused with DUPLICATE_ID (remove it first).
+ */
+export async function addTexts(store: Store, indexes: IndexSet, embedder: () => Promise<Embedder>, inputs: TextInput[], opts: AddOptions = {}): Promise<AddSummary> {
+  const sum = emptySummary();
+  const batch = Math.max(1, opts.batchSize ?? DEFAULT_BATCH * 4);
+  for (let start = 0; start < inputs.length; start += batch) {
+    if (opts.signal?.aborted) break;
+    const fresh: (TextInput & { id: string; hash: string })[] = [];
+    for (const t of inputs.slice(start, start + batch)) {
+      if (typeof t.text !== "string" || t.text.trim() === "") {
+        sum.failed++;
+        sum.errors.push({ path: t.id ?? "(text)", code: "INVALID_ARGUMENT", message: "Empty text; every text item needs some text." });
+        continue;
+      }
+      const hash = contentHash(t.text);
+      const id = t.id ?? `text:${hash.slice(0, 16)}`;
+      const existing = store.get(id) ?? fresh.find((f) => f.id === id);
+      if (existing && existing.hash === hash) {
+        sum.skipped++;
+        continue;
+      }
+      if (existing) {
+        sum.failed++;
+        sum.errors.push(errorOf(id, new ClipdbError("DUPLICATE_ID", { id })));
+        continue;
+      }
+      fresh.push({ ...t, id, hash });
+    }
+    if (fresh.length) {
+      const emb = await embedder();
+      const xs = await emb.embedTexts(fresh.map((t) => t.text));
+      store.setModel(emb.modelId, emb.dim);
+      const records = store.addItems(
+        fresh.map((t) => ({ id: t.id, modality: "text", source: null, text: t.text, meta: t.meta ?? {}, hash: t.hash })),
+        xs,
+      );
+      addToIndexes(indexes, records, xs, emb.dim);
+      sum.added += fresh.length;
+      sum.ids.push(...fresh.map((t) => t.id));
+    }
+    opts.onProgress?.(Math.min(start + batch, inputs.length), inputs.length);
+  }
+  return sum;
+}

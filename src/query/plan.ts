@@ -1,0 +1,91 @@
+import { ClipdbError } from "../core/errors.js";
+import type { Modality, SearchOptions, VectorIndex } from "../core/types.js";
+
+/** Which index answers a query. */
+export type IndexKind = "exact" | "ivf" | "hnsw";
+
+/** The indexes of one modality: the exact Flat index always, IVF and HNSW when built. */
+export interface ModalityIndexes {
+  flat: VectorIndex;
+  ivf?: VectorIndex;
+  hnsw?: VectorIndex;
+}
+
+/** One planned query over one or both modalities. */
+export interface PlanInput {
+  /** The L2-normalised query vector. */
+  q: Float32Array;
+  /** Results wanted; must be >= 1. */
+  k: number;
+  /** Modalities searched, in order; results are merged by score. */
+  modalities: Modality[];
+  /** Requested index; "exact" always works, the others need a built index. */
+  index: IndexKind;
+  nprobe?: number;
+  ef?: number;
+  /** Allowed offsets per modality from a metadata filter; absent means no filter. */
+  candidates?: Map<Modality, Uint32Array>;
+  /** Offsets to skip (for item->item, the query item itself). */
+  exclude?: number;
+}
+
+/** A planned and executed search: merged hits, the index that answered, and vectors scored. */
+export interface PlanResult {
+  hits: { offset: number; score: number; modality: Modality }[];
+  index: IndexKind;
+  scanned: number;
+}
+
+/**
+ * Below this many allowed candidates a filtered query is answered by an exact scan over the
+ * candidates, whatever index was asked for: scanning them is cheaper than probing and is exact.
+ * Default 4096; raising it makes more filtered queries exact and slower.
+ */
+export const EXACT_FILTER_THRESHOLD = 4096;
+
+/**
+ * Runs one query: picks the index per modality (exact when a filter leaves few candidates or the
+ * modality holds few vectors), searches, and merges the modalities' hits by score (ties by offset).
+ * Throws INDEX_NOT_BUILT when an approximate index is asked for and none exists.
+ */
+export function runPlan(indexes: Map<Modality, ModalityIndexes>, p: PlanInput): PlanResult {
+  if (!Number.isInteger(p.k) || p.k < 1) throw new ClipdbError("INVALID_ARGUMENT", { name: "k", reason: `must be a positive integer, got ${p.k}` });
+  const merged: PlanResult["hits"] = [];
+  let scanned = 0;
+  let answered: IndexKind = "exact";
+  for (const modality of p.modalities) {
+    const set = indexes.get(modality);
+    if (!set || set.flat.size === 0) continue;
+    const cands = p.candidates?.get(modality);
+    if (cands && cands.length === 0) continue;
+    const { index, kind } = chooseIndex(set, modality, p.index, cands);
+    if (kind !== "exact") answered = kind;
+    const opts: SearchOptions = { nprobe: p.nprobe, ef: p.ef };
+    if (cands) {
+      const allowed = new Set(cands);
+      opts.allow = (o) => allowed.has(o) && o !== p.exclude;
+      opts.candidates = cands;
+    } else if (p.exclude !== undefined) {
+      const ex = p.exclude;
+      opts.allow = (o) => o !== ex;
+    }
+    const hits = index.search(p.q, p.k, opts);
+    scanned += hits.scanned ?? 0;
+    for (let i = 0; i < hits.offsets.length; i++) merged.push({ offset: hits.offsets[i], score: hits.scores[i], modality });
+  }
+  merged.sort((a, b) => b.score - a.score || a.offset - b.offset);
+  return { hits: merged.slice(0, p.k), index: answered, scanned };
+}
+
+function chooseIndex(
+  set: ModalityIndexes,
+  modality: Modality,
+  want: IndexKind,
+  cands: Uint32Array | undefined,
+): { index: VectorIndex; kind: IndexKind } {
+  if (want === "exact") return { index: set.flat, kind: "exact" };
+  const ann = want === "ivf" ? set.ivf : set.hnsw;
+  if (!ann) throw new ClipdbError("INDEX_NOT_BUILT", { type: want, modality });
+  if (cands && cands.length <= EXACT_FILTER_THRESHOLD) return { index: set.flat, kind: "exact" };
+  return { index: ann, kind: want };
+}
