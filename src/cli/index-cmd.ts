@@ -4,7 +4,7 @@ import { common, int, print, withCollection } from "./common.js";
 import { humanBytes, table } from "./output.js";
 
 /** Registers `clipdb index build|status|drop`. */
-export function registerIndex(program: Command): void {
+export function registerIndex(program: Command): Command {
   const index = program.command("index").description("build and inspect approximate indexes");
   common(index.command("build"))
     .description("build an IVF or HNSW index per modality from the stored vectors")
@@ -44,4 +44,5 @@ export function registerIndex(program: Command): void {
         print(f, { dropped: f.type }, () => `dropped ${f.type}`);
       });
     });
+  return index;
 }

@@ -6,6 +6,7 @@ import { runAdd, formatSummary } from "./add.js";
 import { runSearch, searchJson, searchTable } from "./search.js";
 import { registerIndex } from "./index-cmd.js";
 import { registerServe } from "./serve.js";
+import { registerEval } from "./eval-cmd.js";
 import { EXIT, humanBytes, reportError, table } from "./output.js";
 
 
@@ -98,7 +99,7 @@ common(program.command("stats"))
     });
   });
 
-registerIndex(program);
+registerEval(program, registerIndex(program));
 registerServe(program);
 
 program.parseAsync(process.argv).catch((e) => {

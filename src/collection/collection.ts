@@ -7,7 +7,7 @@ import { normalizeRows } from "../core/vectors.js";
 import type { Modality } from "../core/types.js";
 import { loadEmbedder, thumbnailJpeg, type Embedder } from "../embed/index.js";
 import { Store } from "../store/index.js";
-import { parseQuery, runPlan, type IndexKind } from "../query/index.js";
+import { DEFAULT_EVAL, evaluate, groundTruth, parseQuery, runPlan, tuneSetting, type EvalConfig, type EvalReport, type IndexKind, type TunePoint } from "../query/index.js";
 import { IndexSet, type BuildOptions } from "./indexes.js";
 import { addImages, addTexts } from "./ingest.js";
 import { importVectors, type VectorImport } from "./import.js";
@@ -88,7 +88,8 @@ export class Collection implements CollectionApi {
 
   /** The embedder, loaded on first use; NO_MODEL for collections of imported vectors without --model. */
   embedder(): Promise<Embedder> {
-    if (!this.embedderP) {
+    if (this.embedderP) return this.embedderP;
+    {
       const recorded = this.store.model();
       if (!this.opts.model && recorded && this.store.getSetting("model_source") === "imported") {
         return Promise.reject(new ClipdbError("NO_MODEL", { model: recorded.modelId, what: "text or images" }));
@@ -107,7 +108,8 @@ export class Collection implements CollectionApi {
         if (this.embedderP === p) this.embedderP = undefined;
       });
       this.embedderP = p;
-    return this.embedderP;
+      return p;
+    }
   }
 
   /** Adds images (and their captions); see AddOptions for batching, progress and cancellation. */
@@ -132,6 +134,11 @@ export class Collection implements CollectionApi {
     const sum = importVectors(this.store, this.indexes, imp);
     await this.indexes.save();
     return sum;
+  }
+
+  /** Records that texts describe images (the ground truth of eval); all or nothing, NOT_FOUND for unknown ids. */
+  addPairs(pairs: { imageId: string; textId: string }[]): void {
+    this.store.addPairs(pairs);
   }
 
   /** Searches; see SearchParams for defaults. Scores are true cosines, best first. */
@@ -254,6 +261,60 @@ export class Collection implements CollectionApi {
   /** Drops a built index. */
   dropIndex(type: "ivf" | "hnsw"): void {
     this.indexes.drop(type);
+  }
+
+  /**
+   * Evaluates retrieval on the collection's pairs (see EvalConfig): exact, and every IVF and HNSW
+   * setting. Indexes that are not built are built in memory for the run (not saved), with `build`
+   * options (nlist, spill, m) when given. `notes` says which were built.
+   */
+  async evaluate(cfg: Partial<EvalConfig> = {}, build: Omit<BuildOptions, "type"> = {}): Promise<EvalReport & { notes: string[] }> {
+    const full: EvalConfig = { ...DEFAULT_EVAL, ...cfg };
+    const model = this.store.model();
+    if (!model) throw new ClipdbError("INVALID_ARGUMENT", { name: "collection", reason: "it is empty", hint: "Add captioned images first." });
+    let sets = await this.indexes.sync();
+    const notes: string[] = [];
+    for (const type of ["ivf", "hnsw"] as const) {
+      if (!full.indexes.includes(type)) continue;
+      const t = await this.indexes.withTransient({ ...build, type }, sets);
+      sets = t.sets;
+      if (t.built.length) notes.push(`${type} not built: built in memory for this run (${t.built.join(", ")})`);
+    }
+    const report = evaluate({ sets, vectorOf: (o) => this.store.vector(o)!, pairs: this.store.pairs(), dim: model.dim }, full);
+    return { ...report, notes };
+  }
+
+  /**
+   * Finds the smallest nprobe (IVF) and ef (HNSW) that reach `targetRecall` recall@10 against exact,
+   * on up to `sample` held-out queries (captions against images and images against captions when
+   * there are pairs, otherwise items against their own modality), and stores them as defaults.
+   */
+  async tune(targetRecall = 0.95, sample = 500): Promise<{ type: "ivf" | "hnsw"; modality: Modality; param: string; value: number; reached: boolean; curve: TunePoint[] }[]> {
+    const sets = await this.indexes.sync();
+    const pairs = this.store.pairs();
+    const out = [];
+    const chosen: Record<"ivf" | "hnsw", number[]> = { ivf: [], hnsw: [] };
+    for (const [modality, set] of sets) {
+      let queries: number[];
+      if (pairs.image.length) queries = groundTruth(pairs, modality === "image" ? "t2i" : "i2t").queries;
+      else queries = Array.from(this.store.liveOffsets(modality));
+      const step = Math.max(1, Math.floor(queries.length / sample));
+      const qs = queries.filter((_, i) => i % step === 0).slice(0, sample).map((o) => this.store.vector(o)!);
+      if (!qs.length) continue;
+      for (const type of ["ivf", "hnsw"] as const) {
+        const idx = set[type];
+        if (!idx) continue;
+        const param = type === "ivf" ? "nprobe" : "ef";
+        const values = type === "ivf" ? [1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512, 768, 1024, 2048, 4096] : [10, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512, 1024];
+        const r = tuneSetting(idx, set.flat, qs, param, values, targetRecall);
+        chosen[type].push(r.value);
+        out.push({ type, modality, param, ...r });
+      }
+    }
+    if (out.length === 0) throw new ClipdbError("INDEX_NOT_BUILT", { type: "ivf" });
+    if (chosen.ivf.length) this.setDefaults({ nprobe: Math.max(...chosen.ivf) });
+    if (chosen.hnsw.length) this.setDefaults({ ef: Math.max(...chosen.hnsw) });
+    return out;
   }
 
   /** Records search defaults (used when a query does not say): index, nprobe, ef. */

@@ -2,3 +2,4 @@ export * from "./types.js";
 export { Collection, DEFAULT_MODEL, type OpenOptions } from "./collection.js";
 export { defaultNlist, type BuildOptions } from "./indexes.js";
 export type { VectorImport } from "./import.js";
+export type { EvalConfig, EvalReport, EvalRow, DirectionReport, TunePoint } from "../query/index.js";

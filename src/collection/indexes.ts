@@ -155,7 +155,6 @@ export class IndexSet {
     await this.sync();
     const model = this.store.model();
     if (!model) return [];
-    const dim = model.dim;
     const records = this.records().filter((r) => !(r.type === opts.type && (opts.modalities ?? MODALITIES).includes(r.modality)));
     const built: IndexStatus[] = [];
     mkdirSync(join(this.dir, "indexes"), { recursive: true });
@@ -163,21 +162,7 @@ export class IndexSet {
       const { offsets, xs } = this.store.vectors(modality);
       const set = this.sets.get(modality);
       if (!set || offsets.length === 0) continue;
-      let idx: ListableIndex;
-      let spec: string;
-      if (opts.type === "ivf") {
-        const nlist = Math.min(opts.nlist ?? defaultNlist(offsets.length), offsets.length);
-        const spill = opts.spill ?? 1;
-        spec = `IVF${nlist},Flat${spill > 1 ? `,spill${spill}` : ""}`;
-        const ivf = new IvfIndex({ dim, nlist, quantizer: new FlatIndex(dim), spill });
-        ivf.train(this.trainingSet(modality, opts.trainOn ?? "self", xs));
-        idx = ivf as unknown as ListableIndex;
-      } else {
-        const m = opts.m ?? 32;
-        spec = `HNSW${m}`;
-        idx = new HnswIndex({ dim, m }) as unknown as ListableIndex;
-      }
-      idx.add(offsets, xs);
+      const { idx, spec } = this.make(opts, modality, offsets, xs);
       const file = join("indexes", `${opts.type}-${modality}.idx`);
       await idx.save(join(this.dir, file));
       set[opts.type] = idx;
@@ -187,6 +172,44 @@ export class IndexSet {
     }
     this.store.setSetting(SETTING, records);
     return built;
+  }
+
+  /** Creates, trains and fills one index from a modality's vectors. */
+  private make(opts: BuildOptions, modality: Modality, offsets: Uint32Array, xs: Float32Array): { idx: ListableIndex; spec: string } {
+    const dim = xs.length / offsets.length;
+    let idx: ListableIndex;
+    let spec: string;
+    if (opts.type === "ivf") {
+      const nlist = Math.min(opts.nlist ?? defaultNlist(offsets.length), offsets.length);
+      const spill = opts.spill ?? 1;
+      spec = `IVF${nlist},Flat${spill > 1 ? `,spill${spill}` : ""}`;
+      const ivf = new IvfIndex({ dim, nlist, quantizer: new FlatIndex(dim), spill });
+      ivf.train(this.trainingSet(modality, opts.trainOn ?? "self", xs));
+      idx = ivf as unknown as ListableIndex;
+    } else {
+      const m = opts.m ?? 32;
+      spec = `HNSW${m}`;
+      idx = new HnswIndex({ dim, m }) as unknown as ListableIndex;
+    }
+    idx.add(offsets, xs);
+    return { idx, spec };
+  }
+
+  /**
+   * The loaded indexes, plus in-memory indexes of `type` built for the modalities that lack one
+   * (nothing is saved). Evaluation uses it so that it runs on any collection.
+   */
+  async withTransient(opts: BuildOptions, base?: Map<Modality, ModalityIndexes>): Promise<{ sets: Map<Modality, ModalityIndexes>; built: string[] }> {
+    const sets = new Map<Modality, ModalityIndexes>([...(base ?? (await this.sync()))].map(([m, s]) => [m, { ...s }]));
+    const built: string[] = [];
+    for (const [modality, set] of sets) {
+      if (set[opts.type] || set.flat.size === 0) continue;
+      const { offsets, xs } = this.store.vectors(modality);
+      const { idx, spec } = this.make(opts, modality, offsets, xs);
+      set[opts.type] = idx;
+      built.push(`${modality}:${spec}`);
+    }
+    return { sets, built };
   }
 
   private trainingSet(modality: Modality, trainOn: Modality | "all" | "self", own: Float32Array): Float32Array {

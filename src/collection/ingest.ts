@@ -119,7 +119,7 @@ async function commitImages(store: Store, indexes: IndexSet, emb: Embedder, file
   if (items.length === 0) return;
   store.setModel(emb.modelId, dim);
   const replaced = ok.filter((r) => r.replaces).map((r) => r.id);
-  let removed = new Uint32Array(0);
+  let removed: Uint32Array = new Uint32Array(0);
   const records = store.transaction(() => {
     if (replaced.length) removed = store.remove([...replaced, ...replaced.flatMap((id) => store.pairedIds(id).filter((t) => t.startsWith(`${id}#`)))]);
     return store.addItems(items, xs, pairs);

@@ -1,2 +1,5 @@
 export * from "./plan.js";
 export * from "./input.js";
+export * from "./metrics.js";
+export * from "./eval.js";
+export * from "./tune.js";

@@ -1,0 +1,70 @@
+import type { EvalReport, EvalRow } from "../collection/index.js";
+
+const W = 900;
+const H = 360;
+const PAD = { l: 56, r: 16, t: 36, b: 44 };
+const COLORS: Record<string, string> = { exact: "#111", ivf: "#d1495b", hnsw: "#2e86ab" };
+
+interface Series {
+  name: string;
+  points: { x: number; y: number; label: string }[];
+}
+
+function esc(s: string): string {
+  return s.replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]!);
+}
+
+/** One panel: recall@10 (y, 0..1) against x (log scale when `log`), one line per series. */
+function panel(x0: number, width: number, title: string, xlabel: string, series: Series[], log: boolean): string {
+  const xs = series.flatMap((s) => s.points.map((p) => p.x)).filter((x) => x > 0);
+  let lo = Math.min(...xs);
+  let hi = Math.max(...xs);
+  if (!(hi > lo)) [lo, hi] = [lo * 0.5 || 0.001, hi * 2 || 1];
+  const tx = log ? (x: number) => Math.log10(Math.max(x, lo)) : (x: number) => x;
+  const [a, b] = [tx(lo), tx(hi)];
+  const px = (x: number) => x0 + PAD.l + ((tx(x) - a) / (b - a || 1)) * (width - PAD.l - PAD.r);
+  const py = (y: number) => PAD.t + (1 - y) * (H - PAD.t - PAD.b);
+  const out: string[] = [`<text x="${x0 + width / 2}" y="20" text-anchor="middle" font-weight="bold">${esc(title)}</text>`];
+  for (const y of [0, 0.25, 0.5, 0.75, 0.9, 1]) {
+    out.push(`<line x1="${x0 + PAD.l}" x2="${x0 + width - PAD.r}" y1="${py(y)}" y2="${py(y)}" stroke="#ddd"/>`);
+    out.push(`<text x="${x0 + PAD.l - 6}" y="${py(y) + 4}" text-anchor="end" font-size="11">${y}</text>`);
+  }
+  for (const t of [lo, Math.sqrt(lo * hi), hi]) out.push(`<text x="${px(t)}" y="${H - PAD.b + 16}" text-anchor="middle" font-size="11">${t < 0.1 ? t.toPrecision(2) : t.toFixed(2)}</text>`);
+  out.push(`<text x="${x0 + width / 2}" y="${H - 8}" text-anchor="middle" font-size="12">${esc(xlabel)}</text>`);
+  out.push(`<text transform="translate(${x0 + 14},${H / 2}) rotate(-90)" text-anchor="middle" font-size="12">recall@10 vs exact</text>`);
+  for (const s of series) {
+    const c = COLORS[s.name.split(" ")[0]] ?? "#555";
+    if (s.points.length > 1) out.push(`<polyline fill="none" stroke="${c}" stroke-width="2" points="${s.points.map((p) => `${px(p.x)},${py(p.y)}`).join(" ")}"/>`);
+    for (const p of s.points) {
+      out.push(`<circle cx="${px(p.x)}" cy="${py(p.y)}" r="4" fill="${c}"><title>${esc(`${s.name} ${p.label}: recall ${p.y}, ${p.x}`)}</title></circle>`);
+      out.push(`<text x="${px(p.x) + 5}" y="${py(p.y) - 6}" font-size="10" fill="${c}">${esc(p.label)}</text>`);
+    }
+  }
+  return out.join("\n");
+}
+
+/**
+ * Renders an SVG of recall@10 against exact, per direction: against p50 latency (log scale), with
+ * exact as a reference point, and for IVF against the fraction of vectors scanned (the cost).
+ */
+export function evalPlot(report: EvalReport): string {
+  const dirs = (["t2i", "i2t"] as const).filter((d) => report[d]);
+  const panels: string[] = [];
+  const width = W / 2;
+  dirs.forEach((d, row) => {
+    const r = report[d]!;
+    const line = (name: string, rows: EvalRow[], key: string, x: string): Series => ({
+      name,
+      points: rows.map((e) => ({ x: e[x], y: e["recall_vs_exact@10"], label: `${key}=${e[key]}` })),
+    });
+    const latency: Series[] = [
+      { name: "exact", points: [{ x: r.exact.ms_p50, y: 1, label: "exact" }] },
+      line("ivf", r.ivf, "nprobe", "ms_p50"),
+      line("hnsw", r.hnsw, "ef", "ms_p50"),
+    ];
+    const cost: Series[] = [{ name: "exact", points: [{ x: 1, y: 1, label: "exact" }] }, line("ivf", r.ivf, "nprobe", "scanned_frac")];
+    panels.push(`<g transform="translate(0,${row * H})">${panel(0, width, `${d}: recall vs latency`, "p50 latency, ms (log)", latency, true)}${panel(width, width, `${d}: recall vs cost`, "fraction of vectors scanned (log)", cost, true)}</g>`);
+  });
+  const h = H * dirs.length;
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${h}" viewBox="0 0 ${W} ${h}" font-family="sans-serif"><rect width="100%" height="100%" fill="#fff"/>${panels.join("\n")}</svg>\n`;
+}

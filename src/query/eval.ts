@@ -1,0 +1,147 @@
+import { ClipdbError } from "../core/errors.js";
+import type { Modality, VectorIndex } from "../core/types.js";
+import type { ModalityIndexes } from "./plan.js";
+import { hitAtK, percentile, recallAtK, recallVsExact } from "./metrics.js";
+
+/** A retrieval direction: captions query images (t2i) or images query captions (i2t). */
+export type Direction = "t2i" | "i2t";
+
+/** What to evaluate. */
+export interface EvalConfig {
+  /** Default ["t2i", "i2t"]. */
+  directions: Direction[];
+  /** Recall@K cut-offs; default [1, 5, 10]. */
+  ks: number[];
+  /** hit@k cut-offs (the seed study's measure); default [1, 10, 100, 1000]. */
+  hitKs: number[];
+  /** Indexes evaluated; exact always runs, as the reference. */
+  indexes: ("exact" | "ivf" | "hnsw")[];
+  /** IVF settings swept; default [1, 2, 4, 8, 16, 32]. */
+  nprobes: number[];
+  /** HNSW settings swept; default [16, 32, 64, 128]. */
+  efs: number[];
+  /** Queries per direction, the first by offset; default all. Fewer is faster and noisier. */
+  limit?: number;
+}
+
+/** The data an evaluation reads: indexes per modality, stored vectors, and the pairs (ground truth). */
+export interface EvalData {
+  sets: Map<Modality, ModalityIndexes>;
+  vectorOf: (offset: number) => Float32Array;
+  pairs: { image: Uint32Array; text: Uint32Array };
+  dim: number;
+}
+
+/** One evaluated setting: recall figures, latency and cost. */
+export interface EvalRow {
+  [metric: string]: number;
+}
+
+/** Results of one direction. */
+export interface DirectionReport {
+  queries: number;
+  exact: EvalRow;
+  ivf: EvalRow[];
+  hnsw: EvalRow[];
+}
+
+/** The whole report; `t2i` / `i2t` present when evaluated. */
+export interface EvalReport {
+  n_images: number;
+  n_texts: number;
+  dim: number;
+  t2i?: DirectionReport;
+  i2t?: DirectionReport;
+}
+
+/** Default configuration, as `clipdb eval` documents it. */
+export const DEFAULT_EVAL: EvalConfig = {
+  directions: ["t2i", "i2t"],
+  ks: [1, 5, 10],
+  hitKs: [1, 10, 100, 1000],
+  indexes: ["exact", "ivf", "hnsw"],
+  nprobes: [1, 2, 4, 8, 16, 32],
+  efs: [16, 32, 64, 128],
+};
+
+/** Queries of a direction and, for each, the set of offsets that count as correct. */
+export function groundTruth(pairs: EvalData["pairs"], dir: Direction, limit?: number): { queries: number[]; truth: Set<number>[] } {
+  const by = new Map<number, Set<number>>();
+  for (let i = 0; i < pairs.image.length; i++) {
+    const [q, t] = dir === "t2i" ? [pairs.text[i], pairs.image[i]] : [pairs.image[i], pairs.text[i]];
+    let s = by.get(q);
+    if (!s) by.set(q, (s = new Set()));
+    s.add(t);
+  }
+  const queries = [...by.keys()].sort((a, b) => a - b).slice(0, limit ?? Infinity);
+  return { queries, truth: queries.map((q) => by.get(q)!) };
+}
+
+interface Pass {
+  ranked: Uint32Array[];
+  ms: number[];
+  scanned: number;
+}
+
+function runPass(index: VectorIndex, qs: Float32Array[], k: number, opts: { nprobe?: number; ef?: number }, timed: boolean): Pass {
+  const warm = Math.min(qs.length, 5);
+  if (timed) for (let i = 0; i < warm; i++) index.search(qs[i], k, opts);
+  const ranked: Uint32Array[] = [];
+  const ms: number[] = [];
+  let scanned = 0;
+  for (const q of qs) {
+    const t0 = performance.now();
+    const hits = index.search(q, k, opts);
+    ms.push(performance.now() - t0);
+    ranked.push(hits.offsets);
+    scanned += hits.scanned ?? 0;
+  }
+  return { ranked, ms, scanned };
+}
+
+const round = (x: number, d = 4) => Math.round(x * 10 ** d) / 10 ** d;
+
+/**
+ * Evaluates exact search and every IVF and HNSW setting on the collection's pairs, per direction.
+ * Latency is timed on a pass with k = max(ks); hit@k uses a second, untimed pass with
+ * k = max(hitKs) when that is larger. Cost per query (`scanned_frac`) is the mean fraction of the
+ * target modality's vectors scored. Throws INVALID_ARGUMENT when there are no pairs.
+ */
+export function evaluate(data: EvalData, cfg: EvalConfig): EvalReport {
+  if (data.pairs.image.length === 0) {
+    throw new ClipdbError("INVALID_ARGUMENT", { name: "collection", reason: "it has no image-caption pairs to evaluate", hint: "Add images with captions (--captions or sidecar .txt files), or import texts with --pair-ids." });
+  }
+  const nImages = data.sets.get("image")?.flat.size ?? 0;
+  const nTexts = data.sets.get("text")?.flat.size ?? 0;
+  const report: EvalReport = { n_images: nImages, n_texts: nTexts, dim: data.dim };
+  const kTimed = Math.max(...cfg.ks, 10);
+  for (const dir of cfg.directions) {
+    const target: Modality = dir === "t2i" ? "image" : "text";
+    const set = data.sets.get(target)!;
+    const n = set.flat.size;
+    const { queries, truth } = groundTruth(data.pairs, dir, cfg.limit);
+    const qs = queries.map((o) => data.vectorOf(o));
+    const kHit = Math.min(Math.max(...cfg.hitKs, 0), n);
+    const measure = (index: VectorIndex, opts: { nprobe?: number; ef?: number }, exact?: Pass): { row: EvalRow; pass: Pass } => {
+      const pass = runPass(index, qs, Math.min(kTimed, n), opts, true);
+      const deep = kHit > kTimed ? runPass(index, qs, kHit, opts, false).ranked : pass.ranked;
+      const row: EvalRow = {};
+      for (const k of cfg.ks) row[`R@${k}`] = round(recallAtK(pass.ranked, truth, k));
+      for (const k of cfg.hitKs) row[`hit@${k}`] = round(hitAtK(deep, truth, k));
+      row.ms_p50 = round(percentile(pass.ms, 50));
+      row.ms_p99 = round(percentile(pass.ms, 99));
+      row.scanned_frac = round(pass.scanned / Math.max(1, qs.length) / Math.max(1, n));
+      if (exact) {
+        row["recall_vs_exact@10"] = round(recallVsExact(pass.ranked, exact.ranked, 10));
+        row.speedup = round(percentile(exact.ms, 50) / Math.max(row.ms_p50, 1e-6), 2);
+      }
+      return { row, pass };
+    };
+    const ex = measure(set.flat, {});
+    const d: DirectionReport = { queries: queries.length, exact: ex.row, ivf: [], hnsw: [] };
+    if (cfg.indexes.includes("ivf") && set.ivf) for (const nprobe of cfg.nprobes) d.ivf.push({ nprobe, ...measure(set.ivf, { nprobe }, ex.pass).row });
+    if (cfg.indexes.includes("hnsw") && set.hnsw) for (const ef of cfg.efs) d.hnsw.push({ ef, ...measure(set.hnsw, { ef }, ex.pass).row });
+    report[dir] = d;
+  }
+  return report;
+}

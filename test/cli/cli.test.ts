@@ -1,0 +1,151 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, unlinkSync, writeFileSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { testModelDir } from "../fixtures/model.js";
+import { clipdb, DATA } from "./helpers.js";
+
+const COCO = join(DATA, "coco-val2017-sample");
+const images = readdirSync(join(COCO, "images")).sort().slice(0, 10);
+let tmp: string;
+let db: string;
+let photos: string;
+let model: string;
+
+beforeAll(() => {
+  model = testModelDir();
+  tmp = mkdtempSync(join(tmpdir(), "clipdb-cli-"));
+  db = join(tmp, "db");
+  photos = join(tmp, "photos");
+  mkdirSync(photos);
+  for (const f of images) copyFileSync(join(COCO, "images", f), join(photos, f));
+});
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+describe("clipdb CLI end to end (built binary, generated test model)", () => {
+  it("adds images with COCO captions, as pairs, and reports a JSON summary", () => {
+    const r = clipdb(["add", photos, "--captions", join(COCO, "captions.json"), "--db", db, "--model", model, "--json"]);
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    expect(r.json).toEqual({ added: 10, skipped: 0, failed: 0, errors: [] });
+    const s = clipdb(["stats", "--db", db, "--json"]).json;
+    expect(s).toMatchObject({ images: 10, texts: 50, pairs: 50, dim: expect.any(Number), model: expect.stringContaining("test-model") });
+    expect(s.bytes).toBeGreaterThan(0);
+    expect(Array.isArray(s.indexes)).toBe(true);
+  });
+
+  it("is incremental: a second add embeds nothing and skips by content hash", () => {
+    const r = clipdb(["add", photos, "--captions", join(COCO, "captions.json"), "--db", db, "--json"]);
+    expect(r.code).toBe(0);
+    expect(r.json).toMatchObject({ added: 0, skipped: 10, failed: 0 });
+  });
+
+  it("searches by text and prints true cosines in ranked order", () => {
+    const r = clipdb(["search", "--text", "a dog on a beach", "--k", "5", "--db", db, "--json"]);
+    expect(r.code).toBe(0);
+    const res = r.json.results;
+    expect(res).toHaveLength(5);
+    expect(res.map((x: any) => x.rank)).toEqual([1, 2, 3, 4, 5]);
+    for (let i = 1; i < res.length; i++) expect(res[i - 1].score).toBeGreaterThanOrEqual(res[i].score);
+    for (const x of res) expect(Object.keys(x).sort()).toEqual(["id", "modality", "path", "rank", "score", "text"]);
+    expect(typeof r.json.ms).toBe("number");
+    const table = clipdb(["search", "--text", "a dog on a beach", "--k", "3", "--db", db]);
+    expect(table.stdout).toMatch(/rank\s+id\s+modality\s+score/);
+  });
+
+  it("searches item -> item within one modality, without returning the query item", () => {
+    const r = clipdb(["search", "--item", images[0], "--modality", "image", "--k", "3", "--db", db, "--json"]);
+    expect(r.code).toBe(0);
+    expect(r.json.results).toHaveLength(3);
+    expect(r.json.results.every((x: any) => x.modality === "image" && x.id !== images[0])).toBe(true);
+    const caps = clipdb(["search", "--item", images[0], "--modality", "text", "--k", "50", "--db", db, "--json"]).json.results;
+    expect(caps).toHaveLength(50);
+  });
+
+  it("gives a one-line user error with exit 1 and no stack trace", () => {
+    const r = clipdb(["search", "--text", "x", "--index", "ivf", "--db", db]);
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim().split("\n")).toHaveLength(1);
+    expect(r.stderr).toMatch(/clipdb index build --type ivf/);
+    const none = clipdb(["search", "--k", "3", "--db", db]);
+    expect(none.code).toBe(1);
+    expect(none.stderr).toMatch(/exactly one of --text, --image, --item or --vector-file/);
+    const missing = clipdb(["stats", "--db", join(tmp, "nope")]);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/No collection/);
+  });
+
+  it("builds IVF and HNSW indexes that answer, and reports them in status", () => {
+    const b = clipdb(["index", "build", "--type", "ivf", "--nlist", "2", "--db", db, "--json"]);
+    expect(b.code).toBe(0);
+    expect(b.json.built.map((x: any) => x.modality).sort()).toEqual(["image", "text"]);
+    expect(clipdb(["index", "build", "--type", "hnsw", "--db", db]).code).toBe(0);
+    const exact = clipdb(["search", "--text", "a cat", "--k", "3", "--modality", "image", "--db", db, "--json"]).json.results;
+    const ivf = clipdb(["search", "--text", "a cat", "--k", "3", "--modality", "image", "--index", "ivf", "--nprobe", "2", "--db", db, "--json"]).json.results;
+    const hnsw = clipdb(["search", "--text", "a cat", "--k", "3", "--modality", "image", "--index", "hnsw", "--db", db, "--json"]).json.results;
+    expect(ivf.map((x: any) => x.id)).toEqual(exact.map((x: any) => x.id));
+    expect(hnsw.map((x: any) => x.id)).toEqual(exact.map((x: any) => x.id));
+    const st = clipdb(["index", "status", "--db", db, "--json"]).json.indexes;
+    expect(st.map((x: any) => `${x.type}-${x.modality}`).sort()).toEqual(["hnsw-image", "hnsw-text", "ivf-image", "ivf-text"]);
+  });
+
+  it("reports a corrupt JPEG per file, adds the rest, exits 2; new items are searchable through the built index", () => {
+    const more = join(tmp, "more");
+    mkdirSync(more);
+    const good = readdirSync(join(COCO, "images")).sort()[20];
+    copyFileSync(join(COCO, "images", good), join(more, good));
+    const bytes = readFileSync(join(COCO, "images", good));
+    writeFileSync(join(more, "broken.jpg"), bytes.subarray(0, 200));
+    writeFileSync(join(more, "empty.jpg"), "");
+    const r = clipdb(["add", more, "--db", db, "--json"]);
+    expect(r.code).toBe(2);
+    expect(r.json).toMatchObject({ added: 1, failed: 2 });
+    expect(r.json.errors.map((e: any) => e.code)).toEqual(["IMAGE_DECODE", "IMAGE_DECODE"]);
+    expect(r.json.errors.map((e: any) => e.path).join(" ")).toMatch(/broken\.jpg.*empty\.jpg/);
+    const human = clipdb(["add", more, "--db", db]);
+    expect(human.stdout).toMatch(/added 0, skipped 1, failed 2/);
+    expect(human.stdout).toMatch(/broken\.jpg: IMAGE_DECODE/);
+    const hit = clipdb(["search", "--item", good, "--modality", "image", "--index", "ivf", "--nprobe", "2", "--k", "11", "--db", db, "--json"]);
+    expect(hit.json.results).toHaveLength(10);
+    const st = clipdb(["index", "status", "--db", db, "--json"]).json.indexes;
+    expect(st.find((x: any) => x.type === "ivf" && x.modality === "image")).toMatchObject({ size: 11, pending: 0 });
+  });
+
+  it("re-embeds a changed file and prunes a deleted one", () => {
+    const target = join(photos, images[1]);
+    copyFileSync(join(COCO, "images", readdirSync(join(COCO, "images")).sort()[30]), target);
+    const r = clipdb(["add", photos, "--db", db, "--json"]);
+    expect(r.json).toMatchObject({ added: 1, skipped: 9, failed: 0 });
+    unlinkSync(join(photos, images[2]));
+    const p = clipdb(["add", photos, "--prune", "--db", db, "--json"]);
+    expect(p.code).toBe(0);
+    const s = clipdb(["stats", "--db", db, "--json"]).json;
+    expect(s.images).toBe(10);
+    expect(clipdb(["search", "--item", images[2], "--db", db]).code).toBe(1);
+  });
+
+  it("removes items with rm, with their pairs and from every index", () => {
+    const before = clipdb(["stats", "--db", db, "--json"]).json;
+    const r = clipdb(["rm", images[3], "--db", db, "--json"]);
+    expect(r.json).toEqual({ removed: 1, requested: 1 });
+    const after = clipdb(["stats", "--db", db, "--json"]).json;
+    expect(after.images).toBe(before.images - 1);
+    expect(after.pairs).toBe(before.pairs - 5);
+    for (const index of ["exact", "ivf", "hnsw"]) {
+      const res = clipdb(["search", "--text", "anything", "--k", "50", "--modality", "image", "--index", index, "--nprobe", "2", "--db", db, "--json"]).json.results;
+      expect(res.map((x: any) => x.id)).not.toContain(images[3]);
+    }
+    expect(clipdb(["rm", "no-such-id", "--db", db]).code).toBe(2);
+  });
+
+  it("adds texts from a plain file and from JSONL with metadata, filterable with --where", () => {
+    const plain = join(tmp, "texts.txt");
+    writeFileSync(plain, "a red bicycle\na bowl of soup\n");
+    expect(clipdb(["add", "--texts", plain, "--db", db, "--json"]).json).toMatchObject({ added: 2 });
+    const jsonl = join(tmp, "texts.jsonl");
+    writeFileSync(jsonl, '{"id":"t1","text":"a kite in the sky","lang":"en"}\n{"id":"t2","text":"un chat noir","lang":"fr"}\n');
+    expect(clipdb(["add", "--texts", jsonl, "--db", db, "--json"]).json).toMatchObject({ added: 2 });
+    const fr = clipdb(["search", "--text", "a cat", "--where", "lang=fr", "--k", "5", "--db", db, "--json"]).json.results;
+    expect(fr.map((x: any) => x.id)).toEqual(["t2"]);
+  });
+});

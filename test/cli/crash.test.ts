@@ -1,0 +1,69 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Collection } from "../../src/collection/index.js";
+import { testModelDir } from "../fixtures/model.js";
+import { clipdb, clipdbAsync, DATA } from "./helpers.js";
+
+const FLICKR = join(DATA, "flickr8k-test");
+let tmp: string;
+let model: string;
+
+/** A tiny seeded PRNG, so the kill points are random but reproducible. */
+function lcg(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+}
+
+beforeAll(() => {
+  model = testModelDir();
+  tmp = mkdtempSync(join(tmpdir(), "clipdb-crash-"));
+});
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+describe("clipdb add survives kill -9 at random points", () => {
+  it("resumes after several SIGKILLs with no duplicates and every item intact", async () => {
+    const folder = join(FLICKR, "images");
+    const args = (db: string) => ["add", folder, "--captions", join(FLICKR, "captions.tsv"), "--db", db, "--model", model, "--batch-size", "8", "--json"];
+    // "ref" is the same ingest never killed; "killed" is SIGKILLed at seeded random moments, then finished.
+    const ref = join(tmp, "ref");
+    const killed = join(tmp, "killed");
+    const rnd = lcg(20261127);
+    let kills = 0;
+    for (let i = 0; i < 5; i++) {
+      const child = clipdbAsync(args(killed));
+      const exit = new Promise((r) => child.once("exit", r));
+      await new Promise((r) => setTimeout(r, 1500 + Math.floor(rnd() * 2500)));
+      if (child.exitCode === null) {
+        child.kill("SIGKILL");
+        kills++;
+      }
+      await exit;
+      const col = await Collection.open(killed, { create: false });
+      const s = col.stats();
+      // Every image committed so far has all 5 of its captions (batches are atomic).
+      expect(s.texts).toBe(s.images * 5);
+      expect(s.pairs).toBe(s.images * 5);
+      await col.close();
+    }
+    expect(kills).toBeGreaterThanOrEqual(3);
+    const done = clipdb(args(killed));
+    expect(done.code).toBe(0);
+    expect(clipdb(args(ref)).code).toBe(0);
+    const a = await Collection.open(killed, { create: false });
+    const b = await Collection.open(ref, { create: false });
+    expect(a.stats()).toMatchObject({ images: 1000, texts: 5000, pairs: 5000 });
+    expect(b.stats()).toMatchObject({ images: 1000, texts: 5000, pairs: 5000 });
+    // Intact: every vector equals the never-killed run's vector for the same id.
+    for (const s of b.sources()) {
+      const va = a.vectorOf(s.id)!;
+      const vb = b.vectorOf(s.id)!;
+      let maxDiff = 0;
+      for (let i = 0; i < vb.length; i++) maxDiff = Math.max(maxDiff, Math.abs(va[i] - vb[i]));
+      expect(maxDiff).toBeLessThan(1e-4);
+    }
+    await a.close();
+    await b.close();
+  }, 600_000);
+});
