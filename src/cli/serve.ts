@@ -1,4 +1,5 @@
 import { existsSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Command } from "commander";
 import { isClipdbError } from "../core/errors.js";
@@ -6,8 +7,15 @@ import type { Collection } from "../collection/index.js";
 import { runAdd, formatSummary } from "./add.js";
 import { common, int, withCollection, type CommonFlags } from "./common.js";
 
+/** The folder holding clipdb's package.json, found by walking up from this file (works from dist/ and from source). */
+function packageRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, "package.json")) && dirname(dir) !== dir) dir = dirname(dir);
+  return dir;
+}
+
 /** The sample collection shipped with clipdb (examples/sample), served by `clipdb demo` / `npm start`. */
-export const SAMPLE_DIR = fileURLToPath(new URL("../../../examples/sample", import.meta.url));
+export const SAMPLE_DIR = join(packageRoot(), "examples", "sample");
 
 interface ServeFlags extends CommonFlags {
   host: string;

@@ -11,7 +11,7 @@ import { DEFAULT_EVAL, evaluate, groundTruth, parseQuery, runPlan, tuneSetting, 
 import { IndexSet, type BuildOptions } from "./indexes.js";
 import { addImages, addTexts } from "./ingest.js";
 import { importVectors, type VectorImport } from "./import.js";
-import { sniffImage } from "./files.js";
+import { contentHash, sniffImage } from "./files.js";
 import type {
   AddOptions, AddSummary, CollectionApi, CollectionStats, ImageBytes, ImageInput, IndexStatus, ItemView,
   QueryInput, SearchParams, SearchResult, TextInput,
@@ -208,20 +208,27 @@ export class Collection implements CollectionApi {
     return r && this.store.vector(r.offset);
   }
 
-  private imageItem(id: string): { source: string } {
+  private imageItem(id: string): { source: string; hash: string | null } {
     const r = this.store.get(id);
     if (!r || r.modality !== "image" || !r.source) throw new ClipdbError("NOT_FOUND", { what: "image", id });
-    return { source: r.source };
+    return { source: r.source, hash: r.hash };
   }
 
-  /** The full bytes of an image item, read from its own source file only. */
+  /**
+   * The full bytes of an image item, read from its own source file only. The bytes must still
+   * hash to the item's content hash, so a file replaced (or swapped for a link to another file)
+   * since it was added is never served: NOT_FOUND, with a hint to re-add it.
+   */
   async image(id: string): Promise<ImageBytes> {
-    const { source } = this.imageItem(id);
+    const { source, hash } = this.imageItem(id);
     let data: Buffer;
     try {
       data = await readFile(source);
     } catch (e) {
       throw new ClipdbError("NOT_FOUND", { what: "image file", id, hint: `Its file '${source}' is gone; re-add it or prune it with 'clipdb add --prune'.` }, { cause: e });
+    }
+    if (hash && contentHash(data) !== hash) {
+      throw new ClipdbError("NOT_FOUND", { what: "image file", id, hint: `Its file '${source}' changed since it was added; re-add it with 'clipdb add'.` });
     }
     return { data, mime: sniffImage(data)?.mime ?? "application/octet-stream" };
   }
@@ -232,8 +239,7 @@ export class Collection implements CollectionApi {
    */
   async thumbnail(id: string, size = 256): Promise<ImageBytes> {
     const px = Math.max(32, Math.min(1024, Math.round(size) || 256));
-    this.imageItem(id);
-    const hash = this.store.get(id)!.hash ?? createHash("sha1").update(id).digest("hex");
+    const hash = this.imageItem(id).hash ?? createHash("sha1").update(id).digest("hex");
     const cached = join(this.dir, "thumbs", `${hash.slice(0, 40)}-${px}.jpg`);
     if (existsSync(cached)) return { data: await readFile(cached), mime: "image/jpeg" };
     const { data } = await this.image(id);

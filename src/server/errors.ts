@@ -1,0 +1,135 @@
+import { ClipdbError, type ErrorCode } from "../core/errors.js";
+
+/**
+ * The one table that maps clipdb error codes to HTTP statuses. Only the server layer knows HTTP.
+ * `Record<ErrorCode, …>` makes the compiler insist on a status for every code in core/errors.ts.
+ */
+export const STATUS_BY_CODE: Record<ErrorCode, number> = {
+  INVALID_ARGUMENT: 400,
+  DIM_MISMATCH: 400,
+  INVALID_VECTOR: 400,
+  MODEL_MISMATCH: 400,
+  NO_MODEL: 400,
+  UNAUTHORIZED: 401,
+  NOT_FOUND: 404,
+  DUPLICATE_ID: 409,
+  INDEX_NOT_TRAINED: 409,
+  INDEX_NOT_BUILT: 409,
+  PAYLOAD_TOO_LARGE: 413,
+  UNSUPPORTED_MEDIA: 415,
+  IMAGE_DECODE: 422,
+  IMAGE_TOO_LARGE: 422,
+  INTERNAL: 500,
+  INDEX_CORRUPT: 500,
+  STORE_CORRUPT: 500,
+  MODEL_UNAVAILABLE: 503,
+  INTERRUPTED: 503,
+};
+
+/** The JSON body of every error response: `{ "error": { "code", "message" } }`. */
+export interface ErrorBody {
+  error: { code: string; message: string };
+}
+
+/** A mapped error: HTTP status plus the JSON body to send. */
+export interface HttpError {
+  status: number;
+  body: ErrorBody;
+}
+
+/** Largest JSON body accepted (search queries, vectors): 1 MiB. Uploads have their own limit. */
+export const JSON_BODY_LIMIT = 1024 * 1024;
+
+/** Message sent for every 5xx that is not a clipdb user error; details go to the server log only. */
+export const GENERIC_INTERNAL = "Internal server error. The details are in the server log.";
+
+/** Fixed client-facing messages for server-side failures (the full message goes to the log). */
+const SERVER_SIDE_MESSAGES: Partial<Record<ErrorCode, string>> = {
+  MODEL_UNAVAILABLE: "The embedding model is not available on the server, so queries by text or image cannot be embedded. Search by item or vector, or see the server log.",
+  INTERRUPTED: "The server is shutting down. Retry in a moment.",
+  INDEX_CORRUPT: "An index file of this collection is unreadable. Search with index 'exact', or rebuild the index; see the server log.",
+  STORE_CORRUPT: "The collection cannot be read. See the server log.",
+};
+
+/**
+ * Errors raised by Fastify and its plugins (body parsing, validation, multipart limits), mapped to
+ * clipdb codes so that clients see one error vocabulary.
+ */
+const FASTIFY_CODES: Record<string, { code: ErrorCode; status: number; message?: string }> = {
+  FST_ERR_VALIDATION: { code: "INVALID_ARGUMENT", status: 400 },
+  FST_ERR_CTP_INVALID_JSON_BODY: { code: "INVALID_ARGUMENT", status: 400, message: "The request body is not valid JSON." },
+  FST_ERR_CTP_EMPTY_JSON_BODY: {
+    code: "INVALID_ARGUMENT",
+    status: 400,
+    message: "The request body is empty; send a JSON object.",
+  },
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: { code: "INVALID_ARGUMENT", status: 400, message: "Content-Length does not match the body." },
+  FST_ERR_CTP_BODY_TOO_LARGE: { code: "PAYLOAD_TOO_LARGE", status: 413 },
+  FST_REQ_FILE_TOO_LARGE: { code: "PAYLOAD_TOO_LARGE", status: 413 },
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: { code: "UNSUPPORTED_MEDIA", status: 415 },
+  FST_INVALID_MULTIPART_CONTENT_TYPE: { code: "UNSUPPORTED_MEDIA", status: 415 },
+  FST_FILES_LIMIT: { code: "INVALID_ARGUMENT", status: 400, message: "Send at most one file per request." },
+  FST_PARTS_LIMIT: { code: "INVALID_ARGUMENT", status: 400, message: "Too many multipart parts in the request." },
+  FST_FIELDS_LIMIT: { code: "INVALID_ARGUMENT", status: 400, message: "Too many multipart fields in the request." },
+  FST_INVALID_JSON_FIELD_ERROR: { code: "INVALID_ARGUMENT", status: 400, message: "A multipart field declared as JSON is not valid JSON." },
+  FST_PROTO_VIOLATION: { code: "INVALID_ARGUMENT", status: 400, message: "Forbidden multipart field name." },
+};
+
+interface ErrorLike {
+  code?: unknown;
+  statusCode?: unknown;
+  message?: unknown;
+}
+
+/**
+ * Maps any thrown value to a status and a JSON error body. ClipdbErrors use STATUS_BY_CODE; Fastify's
+ * own errors use their code; other 4xx errors keep their status; everything else is a 500 with a
+ * generic message. Never includes a stack trace, and never a 5xx message, which may name server paths.
+ *
+ * @param err the thrown value
+ * @param uploadLimit the configured upload limit in bytes, quoted in 413 messages
+ */
+export function toHttpError(err: unknown, uploadLimit: number): HttpError {
+  if (err instanceof ClipdbError) {
+    const status = STATUS_BY_CODE[err.code] ?? 500;
+    // 5xx messages can name server paths (index files, model folders): clients get a fixed text.
+    const message = status >= 500 ? (SERVER_SIDE_MESSAGES[err.code] ?? GENERIC_INTERNAL) : err.message;
+    return { status, body: { error: { code: err.code, message } } };
+  }
+  const e = (typeof err === "object" && err !== null ? err : {}) as ErrorLike;
+  const fcode = typeof e.code === "string" ? e.code : "";
+  const mapped = FASTIFY_CODES[fcode];
+  if (mapped) {
+    let message = mapped.message ?? (typeof e.message === "string" ? e.message : "Bad request.");
+    if (mapped.code === "PAYLOAD_TOO_LARGE") {
+      const limit = fcode === "FST_ERR_CTP_BODY_TOO_LARGE" ? JSON_BODY_LIMIT : uploadLimit;
+      message = new ClipdbError("PAYLOAD_TOO_LARGE", { limit }).message;
+    }
+    if (mapped.code === "UNSUPPORTED_MEDIA" && !mapped.message) {
+      message = "Unsupported Content-Type. Send application/json, or multipart/form-data for uploads.";
+    }
+    if (fcode === "FST_ERR_VALIDATION") message = `Invalid request: ${String(e.message)}.`;
+    return { status: mapped.status, body: { error: { code: mapped.code, message } } };
+  }
+  const status = typeof e.statusCode === "number" ? e.statusCode : 500;
+  if (status >= 400 && status < 500) {
+    // Other client errors from Fastify or busboy (malformed multipart, bad URL encoding, ...).
+    // 403 comes from the static file server refusing a path (dotfile, outside the root): say 404.
+    if (status === 404 || status === 403) {
+      return { status: 404, body: { error: { code: "NOT_FOUND", message: "Not found." } } };
+    }
+    const code: ErrorCode = status === 413 ? "PAYLOAD_TOO_LARGE" : status === 415 ? "UNSUPPORTED_MEDIA" : "INVALID_ARGUMENT";
+    const message = typeof e.message === "string" && e.message ? `${e.message}.`.replace(/\.\.$/, ".") : "Bad request.";
+    return { status: STATUS_BY_CODE[code], body: { error: { code, message } } };
+  }
+  if (isBusboyClientError(e)) {
+    return { status: 400, body: { error: { code: "INVALID_ARGUMENT", message: `Malformed multipart body: ${String(e.message)}.` } } };
+  }
+  return { status: 500, body: { error: { code: "INTERNAL", message: GENERIC_INTERNAL } } };
+}
+
+/** busboy throws plain Errors for truncated or malformed multipart bodies; they are the client's fault. */
+function isBusboyClientError(e: ErrorLike): boolean {
+  const m = typeof e.message === "string" ? e.message : "";
+  return /^(Unexpected end of (form|file)|Malformed part header|Multipart: Boundary not found|Unexpected end of multipart data)/i.test(m);
+}

@@ -1,0 +1,75 @@
+import type { FastifyRequest } from "fastify";
+import { ClipdbError } from "../core/errors.js";
+
+/**
+ * Image types accepted in uploads. `application/octet-stream` (and no type) is accepted too and
+ * left to the decoder, which answers 422 when the bytes are not an image. SVG is refused on purpose.
+ */
+export const IMAGE_TYPES: readonly string[] = [
+  "image/jpeg",
+  "image/jpg",
+  "image/pjpeg",
+  "image/png",
+  "image/webp",
+  "image/gif",
+  "image/avif",
+  "image/tiff",
+];
+
+/** One uploaded file, fully buffered (its size is capped by the upload limit). */
+export interface UploadedFile {
+  field: string;
+  filename: string;
+  mime: string;
+  data: Buffer;
+}
+
+/** A parsed multipart form: text fields, and at most one file. */
+export interface Form {
+  fields: Record<string, string>;
+  file?: UploadedFile;
+}
+
+/** True when a part's declared type may be an image we decode. */
+export function isAcceptedImageType(mime: string | undefined): boolean {
+  const m = (mime ?? "").split(";")[0].trim().toLowerCase();
+  return m === "" || m === "application/octet-stream" || IMAGE_TYPES.includes(m);
+}
+
+/**
+ * Reads a multipart/form-data request: text fields plus one image file in `fileField`.
+ * The file is checked for an image type before it is read (415), and read with the upload limit
+ * (413 via FST_REQ_FILE_TOO_LARGE). Non-multipart requests get UNSUPPORTED_MEDIA (415).
+ *
+ * @param req the request (the multipart plugin must be registered)
+ * @param fileField the only field name that may carry a file
+ * @throws ClipdbError UNSUPPORTED_MEDIA, INVALID_ARGUMENT, PAYLOAD_TOO_LARGE
+ */
+export async function readForm(req: FastifyRequest, fileField: string): Promise<Form> {
+  if (!req.isMultipart()) {
+    const type = String(req.headers["content-type"] ?? "none").split(";")[0];
+    throw new ClipdbError("UNSUPPORTED_MEDIA", { type });
+  }
+  const form: Form = { fields: {} };
+  for await (const part of req.parts()) {
+    if (part.type === "file") {
+      if (part.fieldname !== fileField) {
+        throw new ClipdbError("INVALID_ARGUMENT", {
+          name: part.fieldname,
+          reason: "unexpected file field",
+          hint: `Send the image in the '${fileField}' field.`,
+        });
+      }
+      if (!isAcceptedImageType(part.mimetype)) throw new ClipdbError("UNSUPPORTED_MEDIA", { type: part.mimetype });
+      const data = await part.toBuffer();
+      form.file = { field: part.fieldname, filename: part.filename || "upload", mime: part.mimetype, data };
+    } else {
+      if (part.valueTruncated || part.fieldnameTruncated) {
+        throw new ClipdbError("INVALID_ARGUMENT", { name: part.fieldname, reason: "field is too long (limit 256 KB)" });
+      }
+      const v = part.value;
+      form.fields[part.fieldname] = typeof v === "string" ? v : JSON.stringify(v);
+    }
+  }
+  return form;
+}

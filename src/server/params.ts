@@ -1,0 +1,121 @@
+import { ClipdbError } from "../core/errors.js";
+import type { IndexKind, QueryInput, SearchParams } from "../collection/types.js";
+import { MAX_K } from "./schemas.js";
+
+/** Search options as they arrive: typed JSON (already schema-checked) or multipart strings. */
+export interface RawSearchOptions {
+  k?: unknown;
+  modality?: unknown;
+  index?: unknown;
+  nprobe?: unknown;
+  ef?: unknown;
+  where?: unknown;
+}
+
+const bad = (name: string, reason: string, hint?: string): ClipdbError =>
+  new ClipdbError("INVALID_ARGUMENT", { name, reason, hint });
+
+function int(name: string, v: unknown, min: number, max: number): number | undefined {
+  if (v === undefined || v === "") return undefined;
+  const n = typeof v === "number" ? v : typeof v === "string" && /^\s*\d+\s*$/.test(v) ? Number(v) : NaN;
+  if (!Number.isInteger(n) || n < min || n > max) throw bad(name, `expected an integer from ${min} to ${max}, got ${JSON.stringify(v)}`);
+  return n;
+}
+
+function oneOf<T extends string>(name: string, v: unknown, allowed: readonly T[]): T | undefined {
+  if (v === undefined || v === "") return undefined;
+  if (typeof v !== "string" || !(allowed as readonly string[]).includes(v)) {
+    throw bad(name, `expected one of ${allowed.join(", ")}, got ${JSON.stringify(v)}`);
+  }
+  return v as T;
+}
+
+function whereFilter(v: unknown): Record<string, string> | undefined {
+  if (v === undefined || v === "") return undefined;
+  let obj = v;
+  if (typeof v === "string") {
+    try {
+      obj = JSON.parse(v);
+    } catch {
+      throw bad("where", "not valid JSON", 'Send a JSON object of strings, e.g. {"split":"val"}.');
+    }
+  }
+  if (typeof obj !== "object" || obj === null || Array.isArray(obj)) throw bad("where", "expected an object of key → value strings");
+  const out: Record<string, string> = {};
+  for (const [key, val] of Object.entries(obj)) {
+    if (typeof val !== "string" && typeof val !== "number" && typeof val !== "boolean") {
+      throw bad("where", `value of '${key}' must be a string, number or boolean`);
+    }
+    out[key] = String(val);
+  }
+  return out;
+}
+
+/**
+ * Turns raw search options (JSON or multipart fields) into SearchParams, checking types and ranges.
+ * Unset options stay unset, so the collection's defaults (k 10, exact, tuned nprobe/ef) apply.
+ *
+ * @throws ClipdbError INVALID_ARGUMENT with the offending option's name
+ */
+export function parseSearchParams(raw: RawSearchOptions): SearchParams {
+  const params: SearchParams = {};
+  const k = int("k", raw.k, 1, MAX_K);
+  if (k !== undefined) params.k = k;
+  const modality = oneOf("modality", raw.modality, ["image", "text", "any"] as const);
+  if (modality !== undefined) params.modality = modality;
+  const index = oneOf<IndexKind>("index", raw.index, ["exact", "ivf", "hnsw"]);
+  if (index !== undefined) params.index = index;
+  const nprobe = int("nprobe", raw.nprobe, 1, 65536);
+  if (nprobe !== undefined) params.nprobe = nprobe;
+  const ef = int("ef", raw.ef, 1, 100000);
+  if (ef !== undefined) params.ef = ef;
+  const where = whereFilter(raw.where);
+  if (where !== undefined) params.where = where;
+  return params;
+}
+
+/** The JSON search body after schema validation. */
+export interface SearchBody extends RawSearchOptions {
+  text?: string;
+  item?: string;
+  vector?: number[];
+}
+
+/**
+ * Builds the query of POST /search: exactly one of text, item or vector.
+ *
+ * @throws ClipdbError INVALID_ARGUMENT when none or several are given, or the text is blank
+ */
+export function parseQuery(body: SearchBody): QueryInput {
+  const given = (["text", "item", "vector"] as const).filter((key) => body[key] !== undefined);
+  if (given.length !== 1) {
+    throw bad(
+      "query",
+      given.length === 0 ? "no query given" : `several queries given (${given.join(", ")})`,
+      "Send exactly one of 'text', 'item' or 'vector'; upload images to /api/v1/search/image.",
+    );
+  }
+  if (body.text !== undefined) {
+    if (body.text.trim() === "") throw bad("text", "the text is blank");
+    return { text: body.text };
+  }
+  if (body.item !== undefined) return { item: body.item };
+  return { vector: Float32Array.from(body.vector ?? []) };
+}
+
+/**
+ * Parses the `meta` field of an upload: a JSON object, or nothing.
+ *
+ * @throws ClipdbError INVALID_ARGUMENT when it is not a JSON object
+ */
+export function parseMeta(v: string | undefined): Record<string, unknown> | undefined {
+  if (v === undefined || v.trim() === "") return undefined;
+  let obj: unknown;
+  try {
+    obj = JSON.parse(v);
+  } catch {
+    throw bad("meta", "not valid JSON", 'Send a JSON object, e.g. {"source":"upload"}.');
+  }
+  if (typeof obj !== "object" || obj === null || Array.isArray(obj)) throw bad("meta", "expected a JSON object");
+  return obj as Record<string, unknown>;
+}

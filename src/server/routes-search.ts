@@ -1,0 +1,98 @@
+import type { FastifyInstance } from "fastify";
+import type { SearchResult } from "../collection/types.js";
+import { ClipdbError } from "../core/errors.js";
+import type { ServerContext } from "./context.js";
+import { readForm } from "./multipart.js";
+import { parseQuery, parseSearchParams, type SearchBody } from "./params.js";
+import { errors, searchBody, searchImageBody, searchResponse } from "./schemas.js";
+
+/** A search hit as sent: the collection's hit plus the ids of its paired items. */
+export interface HitView {
+  rank: number;
+  id: string;
+  modality: string;
+  score: number;
+  path: string | null;
+  text: string | null;
+  meta: Record<string, unknown>;
+  pairs: string[];
+  caption: string | null;
+}
+
+/**
+ * Adds to each hit its `pairs` (captions of an image, the image of a caption) and, for an image, the
+ * text of its first caption as `caption`, so a UI can show them without a round trip per result.
+ */
+export function withPairs(ctx: ServerContext, result: SearchResult): Omit<SearchResult, "results"> & { results: HitView[] } {
+  return {
+    ...result,
+    results: result.results.map((hit) => {
+      const pairs = ctx.col.get(hit.id)?.pairs ?? [];
+      const caption = hit.modality === "image" && pairs.length > 0 ? (ctx.col.get(pairs[0])?.text ?? null) : null;
+      return { ...hit, pairs, caption };
+    }),
+  };
+}
+
+const SEARCH_FIELDS = ["k", "modality", "index", "nprobe", "ef", "where"];
+
+/** Multipart uploads are parsed from the stream by hand; the body schema is for the OpenAPI document only. */
+const documentOnly = { validatorCompiler: () => () => true };
+
+/** POST /api/v1/search (JSON) and POST /api/v1/search/image (multipart upload). */
+export function registerSearchRoutes(app: FastifyInstance, ctx: ServerContext): void {
+  app.post<{ Body: SearchBody }>(
+    "/api/v1/search",
+    {
+      schema: {
+        summary: "Search by text, item id or vector",
+        description: "Exactly one of text, item or vector. Scores are true cosines, best first.",
+        tags: ["search"],
+        body: searchBody,
+        response: { 200: searchResponse, ...errors(400, 404, 409, 413, 415, 500, 503) },
+      },
+      // Fastify parses text/plain and multipart too; this route takes JSON only.
+      onRequest: async (req) => {
+        const type = String(req.headers["content-type"] ?? "").split(";")[0].trim().toLowerCase();
+        if (type !== "application/json") {
+          const err = new ClipdbError("UNSUPPORTED_MEDIA", { type: type || "none" });
+          err.message = `Unsupported media type '${type || "none"}'. Send a JSON body with Content-Type: application/json, or upload images to /api/v1/search/image.`;
+          throw err;
+        }
+      },
+    },
+    async (req) => {
+      const body = req.body ?? {};
+      const query = parseQuery(body);
+      const params = parseSearchParams(body);
+      return withPairs(ctx, await ctx.col.search(query, params));
+    },
+  );
+
+  app.post(
+    "/api/v1/search/image",
+    {
+      ...documentOnly,
+      schema: {
+        summary: "Search by an uploaded image",
+        description: "multipart/form-data with the image in `file` and the same options as /search as fields.",
+        tags: ["search"],
+        consumes: ["multipart/form-data"],
+        body: searchImageBody,
+        response: { 200: searchResponse, ...errors(400, 413, 415, 422, 500, 503) },
+      },
+    },
+    async (req) => {
+      const form = await readForm(req, "file");
+      if (!form.file || form.file.data.length === 0) {
+        throw new ClipdbError("INVALID_ARGUMENT", { name: "file", reason: "no image uploaded", hint: "Send the image in the 'file' field." });
+      }
+      const unknown = Object.keys(form.fields).filter((f) => !SEARCH_FIELDS.includes(f));
+      if (unknown.length > 0) {
+        throw new ClipdbError("INVALID_ARGUMENT", { name: unknown[0], reason: "unknown field", hint: `Fields: file, ${SEARCH_FIELDS.join(", ")}.` });
+      }
+      const params = parseSearchParams(form.fields);
+      return withPairs(ctx, await ctx.col.search({ image: form.file.data }, params));
+    },
+  );
+}

@@ -1,0 +1,209 @@
+/**
+ * JSON schemas of the HTTP API. Fastify validates requests with them, serialises responses with
+ * them, and @fastify/swagger turns them into /openapi.json (OpenAPI 3.1, so `type: [..., "null"]`
+ * is valid). Limits here are the API's limits: k ≤ 1000, text ≤ 4096 characters, vector ≤ 8192 dims.
+ */
+
+/** Largest k a search may ask for. */
+export const MAX_K = 1000;
+/** Longest text query or text item accepted, in characters (CLIP reads 77 tokens of it anyway). */
+export const MAX_TEXT = 4096;
+/** Largest vector dimension accepted in a JSON query. */
+export const MAX_DIM = 8192;
+
+const searchOptionProps = {
+  k: { type: "integer", minimum: 1, maximum: MAX_K, default: 10, description: "Results returned; default 10." },
+  modality: {
+    type: "string",
+    enum: ["image", "text", "any"],
+    description: "What is searched: images, texts, or both merged by score; default any.",
+  },
+  index: {
+    type: "string",
+    enum: ["exact", "ivf", "hnsw"],
+    description: "Index that answers: exact (brute force, default), ivf or hnsw (need `clipdb index build`).",
+  },
+  nprobe: { type: "integer", minimum: 1, maximum: 65536, description: "IVF lists probed; default 16 or the tuned value. Higher is slower and more exact." },
+  ef: { type: "integer", minimum: 1, maximum: 100000, description: "HNSW search breadth; default 64 or the tuned value. Higher is slower and more exact." },
+  where: {
+    type: "object",
+    additionalProperties: { type: "string" },
+    description: "Metadata equality filter: every key must equal its value.",
+  },
+} as const;
+
+/** Body of POST /api/v1/search: exactly one of text, item, vector, plus options. */
+export const searchBody = {
+  type: "object",
+  additionalProperties: false,
+  description: "Exactly one of `text`, `item` or `vector`, plus search options.",
+  properties: {
+    text: { type: "string", minLength: 1, maxLength: MAX_TEXT, description: "Free text, embedded with the collection's model." },
+    item: { type: "string", minLength: 1, description: "Id of an item in the collection (item → item search)." },
+    vector: {
+      type: "array",
+      items: { type: "number" },
+      minItems: 1,
+      maxItems: MAX_DIM,
+      description: "A query vector of the collection's dimension; normalised before use.",
+    },
+    ...searchOptionProps,
+  },
+} as const;
+
+/** Multipart body of POST /api/v1/search/image (documented; parsed by hand from the stream). */
+export const searchImageBody = {
+  type: "object",
+  required: ["file"],
+  properties: {
+    file: { type: "string", format: "binary", description: "The query image: JPEG, PNG, WebP, GIF, AVIF or TIFF." },
+    k: { type: "integer", minimum: 1, maximum: MAX_K },
+    modality: searchOptionProps.modality,
+    index: searchOptionProps.index,
+    nprobe: searchOptionProps.nprobe,
+    ef: searchOptionProps.ef,
+    where: { type: "string", description: "Metadata filter as a JSON object of strings, e.g. {\"split\":\"val\"}." },
+  },
+} as const;
+
+/** Multipart body of POST /api/v1/items (documented; parsed by hand from the stream). */
+export const addItemBody = {
+  type: "object",
+  properties: {
+    image: { type: "string", format: "binary", description: "An image file. With `text`, the text is stored as its caption." },
+    text: { type: "string", maxLength: MAX_TEXT, description: "A text item, or the caption of `image`." },
+    id: { type: "string", description: "Stable id; default: the content hash (images) or 'text:' + hash (texts)." },
+    meta: { type: "string", description: "Metadata as a JSON object." },
+  },
+} as const;
+
+const nullableString = { type: ["string", "null"] } as const;
+const meta = { type: "object", additionalProperties: true } as const;
+
+/**
+ * One search hit as sent: the collection's hit plus `pairs` (captions of an image, or a caption's
+ * image) and `caption` (an image's first caption, null otherwise).
+ */
+export const hitSchema = {
+  type: "object",
+  required: ["rank", "id", "modality", "score", "path", "text", "meta", "pairs", "caption"],
+  properties: {
+    rank: { type: "integer" },
+    id: { type: "string" },
+    modality: { type: "string", enum: ["image", "text"] },
+    score: { type: "number", description: "True cosine similarity between the query and the item." },
+    path: nullableString,
+    text: nullableString,
+    meta,
+    pairs: { type: "array", items: { type: "string" } },
+    caption: { ...nullableString, description: "For an image: the text of its first caption; otherwise null." },
+  },
+} as const;
+
+/** Response of both search routes. */
+export const searchResponse = {
+  type: "object",
+  required: ["results", "ms", "index", "scanned"],
+  properties: {
+    results: { type: "array", items: hitSchema },
+    ms: { type: "number", description: "Server-side time of the search, embedding included." },
+    index: { type: "string", enum: ["exact", "ivf", "hnsw"] },
+    scanned: { type: "integer", description: "Vectors scored for this query." },
+  },
+} as const;
+
+/** An item as GET /api/v1/items/:id returns it. */
+export const itemSchema = {
+  type: "object",
+  required: ["id", "modality", "path", "text", "meta", "hash", "pairs", "createdAt"],
+  properties: {
+    id: { type: "string" },
+    modality: { type: "string", enum: ["image", "text"] },
+    path: nullableString,
+    text: nullableString,
+    meta,
+    hash: nullableString,
+    pairs: { type: "array", items: { type: "string" } },
+    createdAt: { type: "string" },
+  },
+} as const;
+
+/** Response of POST /api/v1/items. */
+export const addResponse = {
+  type: "object",
+  required: ["added", "skipped", "ids"],
+  properties: {
+    added: { type: "integer" },
+    skipped: { type: "integer", description: "Inputs already in the collection (same content hash)." },
+    ids: { type: "array", items: { type: "string" } },
+  },
+} as const;
+
+/** Response of GET /api/v1/stats. */
+export const statsResponse = {
+  type: "object",
+  required: ["images", "texts", "pairs", "dim", "model", "indexes", "bytes"],
+  properties: {
+    images: { type: "integer" },
+    texts: { type: "integer" },
+    pairs: { type: "integer" },
+    dim: { type: ["integer", "null"] },
+    model: nullableString,
+    bytes: { type: "integer" },
+    indexes: {
+      type: "array",
+      items: {
+        type: "object",
+        properties: {
+          type: { type: "string" },
+          modality: { type: "string" },
+          spec: { type: "string" },
+          size: { type: "integer" },
+          pending: { type: "integer" },
+          bytes: { type: "integer" },
+        },
+      },
+    },
+  },
+} as const;
+
+/** Response of GET /api/v1/health. */
+export const healthResponse = {
+  type: "object",
+  required: ["status"],
+  properties: {
+    status: { type: "string", enum: ["ok"] },
+    model: nullableString,
+    dim: { type: ["integer", "null"] },
+    uptimeS: { type: "number" },
+  },
+} as const;
+
+/** The error body shared by every route. */
+export const errorResponse = {
+  type: "object",
+  required: ["error"],
+  properties: {
+    error: {
+      type: "object",
+      required: ["code", "message"],
+      properties: { code: { type: "string" }, message: { type: "string" } },
+    },
+  },
+} as const;
+
+/** Path parameter of the item routes: an opaque, URL-encoded id. */
+export const idParams = {
+  type: "object",
+  required: ["id"],
+  properties: {
+    id: { type: "string", minLength: 1, description: "The item id, URL-encoded (ids may contain '/', '#', spaces)." },
+  },
+} as const;
+
+/** Error responses of a route, by status, for the OpenAPI document. */
+export function errors(...statuses: number[]): Record<number, typeof errorResponse> {
+  const out: Record<number, typeof errorResponse> = {};
+  for (const s of statuses) out[s] = errorResponse;
+  return out;
+}

@@ -1,0 +1,415 @@
+/** The clipdb search page: state, events, and calls to the HTTP API. */
+import "./style.css";
+import { api, thumbUrl, type Hit, type IndexKind, type Modality, type SearchOptions, type SearchResponse, type Stats } from "./api.js";
+import { shortName } from "./dom.js";
+import { renderError, renderResults, renderSkeleton, renderWelcome } from "./render.js";
+
+/** What is being searched for. */
+type Query =
+  | { kind: "text"; text: string }
+  | { kind: "image"; file: Blob; url: string; name: string }
+  | { kind: "item"; id: string; modality: Modality; label: string; thumbId?: string };
+
+const $ = <T extends HTMLElement>(id: string): T => document.getElementById(id) as T;
+
+const el = {
+  form: $<HTMLFormElement>("search-form"),
+  q: $<HTMLInputElement>("q"),
+  file: $<HTMLInputElement>("file"),
+  pick: $<HTMLButtonElement>("pick"),
+  chip: $<HTMLDivElement>("query-chip"),
+  chipImg: $<HTMLImageElement>("query-chip-img"),
+  chipLabel: $<HTMLSpanElement>("query-chip-label"),
+  chipClear: $<HTMLButtonElement>("query-chip-clear"),
+  k: $<HTMLInputElement>("k"),
+  nprobe: $<HTMLInputElement>("nprobe"),
+  ef: $<HTMLInputElement>("ef"),
+  nprobeField: $<HTMLLabelElement>("nprobe-field"),
+  efField: $<HTMLLabelElement>("ef-field"),
+  latency: $<HTMLOutputElement>("latency"),
+  results: $<HTMLElement>("results"),
+  stats: $<HTMLDivElement>("stats"),
+  drop: $<HTMLDivElement>("drop-overlay"),
+  toast: $<HTMLDivElement>("toast"),
+  announce: $<HTMLDivElement>("announce"),
+  indexHint: $<HTMLParagraphElement>("index-hint"),
+};
+
+const EXAMPLES = ["a dog", "pizza on a table", "a red bus", "people skiing", "a cat", "an airplane in the sky"];
+
+let query: Query | null = null;
+let stats: Stats | null = null;
+let inflight: AbortController | null = null;
+let lastResponse: SearchResponse | null = null;
+
+function radio(name: string): string {
+  return (document.querySelector<HTMLInputElement>(`input[name="${name}"]:checked`)?.value ?? "") as string;
+}
+
+function setRadio(name: string, value: string): void {
+  const input = document.querySelector<HTMLInputElement>(`input[name="${name}"][value="${CSS.escape(value)}"]`);
+  if (input && !input.disabled) input.checked = true;
+}
+
+function clampInt(input: HTMLInputElement, fallback: number): number {
+  const n = Math.round(Number(input.value));
+  const min = Number(input.min || 1);
+  const max = Number(input.max || 1000);
+  if (!Number.isFinite(n) || n < min) return fallback;
+  return Math.min(n, max);
+}
+
+/** The current search options from the controls. */
+function options(): SearchOptions {
+  const index = (radio("index") || "exact") as IndexKind;
+  const opts: SearchOptions = { k: clampInt(el.k, 24), modality: (radio("modality") || "image") as SearchOptions["modality"], index };
+  if (index === "ivf") opts.nprobe = clampInt(el.nprobe, 16);
+  if (index === "hnsw") opts.ef = clampInt(el.ef, 64);
+  return opts;
+}
+
+/** Shows nprobe for IVF and ef for HNSW only. */
+function syncIndexFields(): void {
+  const index = radio("index");
+  el.nprobeField.hidden = index !== "ivf";
+  el.efField.hidden = index !== "hnsw";
+}
+
+/** The chip in the search bar that shows an image or item query. */
+function renderChip(): void {
+  if (!query || query.kind === "text") {
+    el.chip.hidden = true;
+    el.chipImg.removeAttribute("src");
+    el.q.placeholder = "Describe what you are looking for…";
+    return;
+  }
+  el.chip.hidden = false;
+  if (query.kind === "image") {
+    // An <img> from an object URL: browsers apply EXIF orientation (image-orientation: from-image).
+    el.chipImg.src = query.url;
+    el.chipImg.hidden = false;
+    el.chipLabel.textContent = query.name;
+    el.chipLabel.title = query.name;
+  } else {
+    if (query.thumbId) {
+      el.chipImg.src = thumbUrl(query.thumbId);
+      el.chipImg.hidden = false;
+    } else {
+      el.chipImg.hidden = true;
+    }
+    el.chipLabel.textContent = `Similar to ${query.label}`;
+    el.chipLabel.title = query.id;
+  }
+  el.q.placeholder = "Or type to search by text…";
+}
+
+function setQuery(next: Query | null): void {
+  if (query?.kind === "image" && (!next || next.kind !== "image" || next.url !== query.url)) URL.revokeObjectURL(query.url);
+  query = next;
+  renderChip();
+}
+
+/** Mirrors text and item queries in the URL, so back/forward and links work. */
+function pushUrl(): void {
+  const p = new URLSearchParams();
+  if (query?.kind === "text") p.set("q", query.text);
+  else if (query?.kind === "item") p.set("item", query.id);
+  else return;
+  const o = options();
+  p.set("in", o.modality);
+  p.set("k", String(o.k));
+  p.set("index", o.index);
+  if (o.nprobe) p.set("nprobe", String(o.nprobe));
+  if (o.ef) p.set("ef", String(o.ef));
+  const url = `?${p.toString()}`;
+  if (url !== location.search) history.pushState(null, "", url);
+}
+
+function showLatency(res: SearchResponse, roundTrip: number): void {
+  el.latency.textContent = `${res.ms.toFixed(1)} ms · ${res.index} · ${res.scanned.toLocaleString()} scanned`;
+  el.latency.title = `Server time ${res.ms.toFixed(1)} ms (embedding included); round trip ${roundTrip.toFixed(0)} ms`;
+}
+
+/** Runs the current query with the current options, cancelling any search in flight. */
+async function run(push = true): Promise<void> {
+  if (!query) {
+    renderWelcome(el.results, stats, EXAMPLES, runText);
+    return;
+  }
+  inflight?.abort();
+  const ctrl = new AbortController();
+  inflight = ctrl;
+  const opts = options();
+  if (push) pushUrl();
+  el.results.setAttribute("aria-busy", "true");
+  document.body.classList.add("is-loading");
+  if (lastResponse && el.results.querySelector(".grid, .list")) el.results.classList.add("stale");
+  else renderSkeleton(el.results, opts.k, opts.modality);
+  const t0 = performance.now();
+  try {
+    const res =
+      query.kind === "text"
+        ? await api.search({ text: query.text }, opts, ctrl.signal)
+        : query.kind === "item"
+          ? await api.search({ item: query.id }, opts, ctrl.signal)
+          : await api.searchImage(query.file, opts, ctrl.signal);
+    if (ctrl.signal.aborted) return;
+    lastResponse = res;
+    showLatency(res, performance.now() - t0);
+    renderResults(el.results, res, { similar, copyId });
+    el.announce.textContent = `${res.results.length} results in ${res.ms.toFixed(0)} milliseconds`;
+  } catch (err) {
+    if ((err as Error).name === "AbortError" || ctrl.signal.aborted) return;
+    lastResponse = null;
+    el.latency.textContent = "";
+    renderError(el.results, err, () => void run(false));
+  } finally {
+    if (inflight === ctrl) {
+      inflight = null;
+      el.results.setAttribute("aria-busy", "false");
+      el.results.classList.remove("stale");
+      document.body.classList.remove("is-loading");
+    }
+  }
+}
+
+function runText(text: string): void {
+  el.q.value = text;
+  setQuery({ kind: "text", text });
+  void run();
+}
+
+function runImage(file: File | Blob): void {
+  if (file.type && !file.type.startsWith("image/")) {
+    toast(`“${(file as File).name ?? "file"}” is not an image`);
+    return;
+  }
+  el.q.value = "";
+  const name = file instanceof File && file.name ? file.name : "Pasted image";
+  setQuery({ kind: "image", file, url: URL.createObjectURL(file), name });
+  void run(false);
+  history.pushState(null, "", location.pathname);
+}
+
+/** Item → item: search with a result's own vector. */
+function similar(hit: Hit): void {
+  const label = hit.modality === "image" ? shortName(hit.id) : `“${truncate(hit.text ?? hit.id, 40)}”`;
+  el.q.value = "";
+  setQuery({ kind: "item", id: hit.id, modality: hit.modality, label, thumbId: hit.modality === "image" ? hit.id : hit.pairs[0] });
+  void run();
+  window.scrollTo({ top: 0, behavior: "smooth" });
+}
+
+function truncate(s: string, n: number): string {
+  return s.length > n ? `${s.slice(0, n - 1)}…` : s;
+}
+
+let toastTimer = 0;
+function toast(text: string): void {
+  el.toast.textContent = text;
+  el.toast.hidden = false;
+  clearTimeout(toastTimer);
+  toastTimer = window.setTimeout(() => (el.toast.hidden = true), 2200);
+}
+
+async function copyId(id: string): Promise<void> {
+  try {
+    await navigator.clipboard.writeText(id);
+  } catch {
+    // Clipboard API needs a secure context; fall back to a hidden textarea.
+    const ta = document.createElement("textarea");
+    ta.value = id;
+    ta.setAttribute("readonly", "");
+    ta.style.position = "fixed";
+    ta.style.opacity = "0";
+    document.body.append(ta);
+    ta.select();
+    document.execCommand("copy");
+    ta.remove();
+  }
+  toast(`Copied id ${truncate(id, 60)}`);
+}
+
+/** Header: counts, model and dimension; also disables indexes that are not built. */
+async function loadStats(): Promise<void> {
+  try {
+    stats = await api.stats();
+  } catch {
+    el.stats.replaceChildren(badge("Server unreachable", "stat-error"));
+    return;
+  }
+  const model = stats.model ?? "no model";
+  el.stats.replaceChildren(
+    badge(`${stats.images.toLocaleString()} images`),
+    badge(`${stats.texts.toLocaleString()} texts`),
+    badge(`${stats.pairs.toLocaleString()} pairs`, "stat-minor"),
+    badge(shortName(model), "stat-model", `Model: ${model}`),
+    stats.dim ? badge(`${stats.dim}-d`, "stat-minor", "Vector dimension") : document.createTextNode(""),
+  );
+  for (const type of ["ivf", "hnsw"] as const) {
+    const input = document.querySelector<HTMLInputElement>(`input[name="index"][value="${type}"]`);
+    if (!input) continue;
+    const built = stats.indexes.some((i) => i.type === type);
+    input.disabled = !built;
+    const label = input.closest("label");
+    if (label) label.title = built ? "" : `No ${type.toUpperCase()} index yet: run 'clipdb index build --type ${type}'`;
+  }
+  if (radio("index") === "" || (document.querySelector<HTMLInputElement>('input[name="index"]:checked')?.disabled ?? false)) {
+    setRadio("index", "exact");
+  }
+  const missing = (["ivf", "hnsw"] as const).filter((t) => !stats!.indexes.some((i) => i.type === t));
+  el.indexHint.hidden = missing.length === 0;
+  const code = document.createElement("code");
+  code.textContent = `clipdb index build --type ${missing[0] ?? "ivf"}`;
+  el.indexHint.replaceChildren(
+    `${missing.map((t) => t.toUpperCase()).join(" and ")} ${missing.length > 1 ? "need an index" : "needs an index"}: run `,
+    code,
+    ". Exact search always works.",
+  );
+  syncIndexFields();
+  if (!query) renderWelcome(el.results, stats, EXAMPLES, runText);
+}
+
+function badge(text: string, cls = "", title = ""): HTMLElement {
+  const s = document.createElement("span");
+  s.className = `stat ${cls}`.trim();
+  s.textContent = text;
+  if (title) s.title = title;
+  return s;
+}
+
+/** Reads ?q= / ?item= and options from the URL (first load and back/forward). */
+async function fromUrl(): Promise<void> {
+  const p = new URLSearchParams(location.search);
+  if (p.get("in")) setRadio("modality", p.get("in")!);
+  if (p.get("index")) setRadio("index", p.get("index")!);
+  if (p.get("k")) el.k.value = p.get("k")!;
+  if (p.get("nprobe")) el.nprobe.value = p.get("nprobe")!;
+  if (p.get("ef")) el.ef.value = p.get("ef")!;
+  syncIndexFields();
+  const q = p.get("q");
+  const item = p.get("item");
+  if (q) {
+    el.q.value = q;
+    setQuery({ kind: "text", text: q });
+    await run(false);
+  } else if (item) {
+    el.q.value = "";
+    let modality: Modality = "image";
+    let label = shortName(item);
+    let thumbId: string | undefined = item;
+    try {
+      const it = await api.item(item);
+      modality = it.modality;
+      if (it.modality === "text") {
+        label = `“${truncate(it.text ?? item, 40)}”`;
+        thumbId = it.pairs[0];
+      }
+    } catch {
+      // The search itself will report the unknown id; show no picture for it.
+      thumbId = undefined;
+    }
+    setQuery({ kind: "item", id: item, modality, label, thumbId });
+    await run(false);
+  } else {
+    el.q.value = "";
+    setQuery(null);
+    lastResponse = null;
+    el.latency.textContent = "";
+    renderWelcome(el.results, stats, EXAMPLES, runText);
+  }
+}
+
+// A query picture that cannot be loaded (removed item) is hidden rather than shown broken.
+el.chipImg.addEventListener("error", () => (el.chipImg.hidden = true));
+
+// Search bar.
+el.form.addEventListener("submit", (e) => {
+  e.preventDefault();
+  const text = el.q.value.trim();
+  if (text) runText(text);
+  else if (query) void run();
+  else el.q.focus();
+});
+el.pick.addEventListener("click", () => el.file.click());
+el.file.addEventListener("change", () => {
+  const f = el.file.files?.[0];
+  if (f) runImage(f);
+  el.file.value = "";
+});
+el.chipClear.addEventListener("click", () => {
+  setQuery(null);
+  lastResponse = null;
+  el.latency.textContent = "";
+  history.pushState(null, "", location.pathname);
+  renderWelcome(el.results, stats, EXAMPLES, runText);
+  el.q.focus();
+});
+
+// Options: re-run the current query when they change.
+for (const input of document.querySelectorAll<HTMLInputElement>('input[name="modality"], input[name="index"]')) {
+  input.addEventListener("change", () => {
+    syncIndexFields();
+    if (query) void run();
+  });
+}
+for (const input of [el.k, el.nprobe, el.ef]) {
+  input.addEventListener("change", () => {
+    if (query) void run();
+  });
+  input.addEventListener("keydown", (e) => {
+    if (e.key === "Enter") {
+      e.preventDefault();
+      if (query) void run();
+    }
+  });
+}
+
+// Paste an image anywhere (Ctrl+V / Cmd+V).
+window.addEventListener("paste", (e) => {
+  const file = Array.from(e.clipboardData?.files ?? []).find((f) => f.type.startsWith("image/"));
+  if (file) {
+    e.preventDefault();
+    runImage(file);
+  }
+});
+
+// Drag and drop an image anywhere on the page.
+let dragDepth = 0;
+const hasFiles = (e: DragEvent): boolean => Array.from(e.dataTransfer?.types ?? []).includes("Files");
+window.addEventListener("dragenter", (e) => {
+  if (!hasFiles(e)) return;
+  dragDepth++;
+  el.drop.hidden = false;
+});
+window.addEventListener("dragover", (e) => {
+  if (hasFiles(e)) e.preventDefault();
+});
+window.addEventListener("dragleave", () => {
+  dragDepth = Math.max(0, dragDepth - 1);
+  if (dragDepth === 0) el.drop.hidden = true;
+});
+window.addEventListener("drop", (e) => {
+  if (!hasFiles(e)) return;
+  e.preventDefault();
+  dragDepth = 0;
+  el.drop.hidden = true;
+  const file = Array.from(e.dataTransfer?.files ?? []).find((f) => f.type.startsWith("image/")) ?? e.dataTransfer?.files[0];
+  if (file) runImage(file);
+});
+
+// "/" focuses the search bar, as in most search UIs.
+window.addEventListener("keydown", (e) => {
+  const t = e.target as HTMLElement;
+  if (e.key === "/" && !e.ctrlKey && !e.metaKey && !["INPUT", "TEXTAREA"].includes(t.tagName)) {
+    e.preventDefault();
+    el.q.focus();
+  }
+});
+
+window.addEventListener("popstate", () => void fromUrl());
+
+syncIndexFields();
+renderWelcome(el.results, null, EXAMPLES, runText);
+void loadStats();
+void fromUrl();

@@ -1,0 +1,186 @@
+/** Rendering of the results area: empty, loading, error, no-result and result states. */
+import { ApiError, imageUrl, thumbUrl, type Hit, type SearchResponse, type Stats } from "./api.js";
+import { h, icon, shortName } from "./dom.js";
+
+/** What a result card can ask the app to do. */
+export interface ResultActions {
+  /** Search for items similar to this one (item → item). */
+  similar(hit: Hit): void;
+  copyId(id: string): void;
+}
+
+const fmtScore = (s: number): string => s.toFixed(3);
+
+/** A thumbnail <img> that degrades to a neutral placeholder when the image cannot be loaded. */
+function thumb(id: string | undefined, alt: string): HTMLElement {
+  if (!id) return h("span", { class: "thumb-missing" }, icon("text"));
+  const img = h("img", { src: thumbUrl(id), alt, loading: "lazy", decoding: "async" });
+  img.addEventListener("error", () => img.replaceWith(h("span", { class: "thumb-missing" }, icon("image"))), { once: true });
+  return img;
+}
+
+function openLink(id: string, label: string): HTMLAnchorElement {
+  return h(
+    "a",
+    { class: "icon-button small", href: imageUrl(id), target: "_blank", rel: "noopener", title: "Open full image", "aria-label": `Open full image of ${label}` },
+    icon("external"),
+  );
+}
+
+function copyButton(id: string, label: string, actions: ResultActions): HTMLButtonElement {
+  return h(
+    "button",
+    { type: "button", class: "icon-button small", title: "Copy id", "aria-label": `Copy id of ${label}`, onclick: () => actions.copyId(id) },
+    icon("copy"),
+  );
+}
+
+/** An image hit: square thumbnail with score; the picture searches for similar items. */
+function imageCard(hit: Hit, actions: ResultActions): HTMLElement {
+  const name = shortName(hit.id);
+  return h(
+    "article",
+    { class: "card", "data-id": hit.id, "data-rank": hit.rank },
+    h(
+      "button",
+      {
+        type: "button",
+        class: "card-hit",
+        title: `${hit.id}\nClick to find similar items`,
+        "aria-label": `Image ${name}, score ${fmtScore(hit.score)}. Find similar items`,
+        onclick: () => actions.similar(hit),
+      },
+      thumb(hit.id, hit.caption ?? name),
+      h("span", { class: "score", title: "Cosine similarity" }, fmtScore(hit.score)),
+      h("span", { class: "card-similar" }, icon("similar"), "Similar"),
+    ),
+    h("span", { class: "card-actions" }, openLink(hit.id, name), copyButton(hit.id, name, actions)),
+    h("p", { class: hit.caption ? "card-caption" : "card-name", title: hit.caption ? `${hit.caption}\n${hit.id}` : hit.id }, hit.caption ?? name),
+  );
+}
+
+/** A text hit: its caption, its paired image's thumbnail, score and actions. */
+function textRow(hit: Hit, actions: ResultActions): HTMLElement {
+  const imageId = hit.pairs[0];
+  const caption = hit.text ?? hit.id;
+  return h(
+    "article",
+    { class: "row", "data-id": hit.id, "data-rank": hit.rank },
+    h(
+      "button",
+      {
+        type: "button",
+        class: "row-hit",
+        title: "Click to find similar items",
+        "aria-label": `Text “${caption}”, score ${fmtScore(hit.score)}. Find similar items`,
+        onclick: () => actions.similar(hit),
+      },
+      h("span", { class: "row-thumb" }, thumb(imageId, imageId ? `Image of “${caption}”` : "")),
+      h("span", { class: "row-body" }, h("span", { class: "row-text" }, caption), h("span", { class: "row-id" }, hit.id)),
+      h("span", { class: "score" }, fmtScore(hit.score)),
+    ),
+    h(
+      "div",
+      { class: "row-actions" },
+      imageId ? openLink(imageId, `the image of “${caption}”`) : null,
+      copyButton(hit.id, `“${caption}”`, actions),
+    ),
+  );
+}
+
+function section(title: string, count: number, body: HTMLElement): HTMLElement {
+  return h("section", { class: "result-section" }, h("h2", {}, title, h("span", { class: "count" }, String(count))), body);
+}
+
+/** Results: images as a responsive grid, texts as a list; "both" shows the two in rank order. */
+export function renderResults(target: HTMLElement, res: SearchResponse, actions: ResultActions): void {
+  const images = res.results.filter((r) => r.modality === "image");
+  const texts = res.results.filter((r) => r.modality === "text");
+  if (res.results.length === 0) {
+    target.replaceChildren(
+      stateBox("empty", "No matches", "Nothing in the collection matched. Try searching both images and texts, or another index."),
+    );
+    return;
+  }
+  const parts: HTMLElement[] = [];
+  const grid = images.length ? h("div", { class: "grid" }, ...images.map((hit) => imageCard(hit, actions))) : null;
+  const list = texts.length ? h("div", { class: "list" }, ...texts.map((hit) => textRow(hit, actions))) : null;
+  if (grid && list) {
+    parts.push(section("Images", images.length, grid), section("Texts", texts.length, list));
+  } else if (grid) parts.push(grid);
+  else if (list) parts.push(list);
+  target.replaceChildren(...parts);
+}
+
+/** A designed message block (empty, error, no results). */
+export function stateBox(kind: "empty" | "error" | "welcome", title: string, text: string, ...extra: HTMLElement[]): HTMLElement {
+  return h(
+    "div",
+    { class: `state state-${kind}`, role: kind === "error" ? "alert" : null },
+    h("div", { class: "state-icon" }, icon(kind === "error" ? "alert" : kind === "welcome" ? "search" : "empty")),
+    h("h2", {}, title),
+    h("p", {}, text),
+    ...extra,
+  );
+}
+
+/** The first screen: what can be done, with example queries. */
+export function renderWelcome(target: HTMLElement, stats: Stats | null, examples: string[], run: (q: string) => void): void {
+  if (stats && stats.images + stats.texts === 0) {
+    target.replaceChildren(
+      stateBox("empty", "This collection is empty", "Add images with `clipdb add <folder>` (captions from sidecar .txt files or --captions), then reload."),
+    );
+    return;
+  }
+  const what = stats ? `${stats.images.toLocaleString()} images and ${stats.texts.toLocaleString()} texts` : "images and texts";
+  target.replaceChildren(
+    stateBox(
+      "welcome",
+      "Search by meaning",
+      `Describe a picture, or drop, paste (Ctrl+V) or pick an image, to search ${what}. Click any result to find similar ones.`,
+      h(
+        "div",
+        { class: "examples" },
+        h("span", { class: "examples-label" }, "Try"),
+        ...examples.map((q) => h("button", { type: "button", class: "example", onclick: () => run(q) }, q)),
+      ),
+    ),
+  );
+}
+
+/** Skeleton tiles while the first search runs. */
+export function renderSkeleton(target: HTMLElement, k: number, modality: string): void {
+  const n = Math.min(k, 12);
+  const tiles =
+    modality === "text"
+      ? h("div", { class: "list" }, ...Array.from({ length: Math.min(n, 6) }, () => h("div", { class: "row skeleton" })))
+      : h("div", { class: "grid" }, ...Array.from({ length: n }, () => h("div", { class: "card skeleton" })));
+  target.replaceChildren(tiles);
+}
+
+const ERROR_TITLES: Record<string, string> = {
+  NETWORK: "Cannot reach the server",
+  IMAGE_DECODE: "This image could not be read",
+  IMAGE_TOO_LARGE: "This image is too large",
+  UNSUPPORTED_MEDIA: "Unsupported file type",
+  PAYLOAD_TOO_LARGE: "This file is too large",
+  NOT_FOUND: "Not found",
+  INDEX_NOT_BUILT: "That index has not been built",
+  NO_MODEL: "This collection cannot embed queries",
+  MODEL_UNAVAILABLE: "The model is not available",
+  INVALID_ARGUMENT: "Invalid search",
+};
+
+/** An error state with the server's message and a retry button. */
+export function renderError(target: HTMLElement, err: unknown, retry: () => void): void {
+  const e = err instanceof ApiError ? err : new ApiError("ERROR", (err as Error)?.message ?? String(err), 0);
+  const title = ERROR_TITLES[e.code] ?? "Something went wrong";
+  target.replaceChildren(
+    stateBox(
+      "error",
+      title,
+      e.message,
+      h("div", { class: "state-actions" }, h("button", { type: "button", class: "secondary-button", onclick: retry }, "Try again"), h("code", { class: "error-code" }, e.code)),
+    ),
+  );
+}
