@@ -182,16 +182,13 @@ export class Collection implements CollectionApi {
       nprobe: params.nprobe ?? this.store.getSetting<number>("default_nprobe"),
       ef: params.ef ?? this.store.getSetting<number>("default_ef"),
     });
-    const records = this.store.getManyByOffsets(plan.hits.map((h) => h.offset));
-    const results = plan.hits.map((h, i) => ({
-      rank: i + 1,
-      id: records[i].id,
-      modality: records[i].modality,
-      score: h.score,
-      path: records[i].source,
-      text: records[i].text,
-      meta: records[i].meta,
-    }));
+    const byOffset = new Map(this.store.getManyByOffsets(plan.hits.map((h) => h.offset)).map((r) => [r.offset, r]));
+    const results = plan.hits
+      .filter((h) => byOffset.has(h.offset))
+      .map((h, i) => {
+        const r = byOffset.get(h.offset)!;
+        return { rank: i + 1, id: r.id, modality: r.modality, score: h.score, path: r.source, text: r.text, meta: r.meta };
+      });
     return { results, ms: performance.now() - t0, index: plan.index, scanned: plan.scanned };
   }
 

@@ -95,9 +95,7 @@ export class IndexSet {
     if (extra.length) idx.remove(extra);
     const missing = live.filter((o) => !have.has(o));
     if (missing.length) {
-      const xs = new Float32Array(missing.length * idx.dim);
-      missing.forEach((o, i) => xs.set(this.store.vector(o)!, i * idx.dim));
-      idx.add(missing, xs);
+      idx.add(missing, this.store.vectorsAt(missing));
     }
     if (extra.length || missing.length) this.dirty.add(idx);
   }
