@@ -5,7 +5,7 @@ import { createHash } from "node:crypto";
 import { ClipdbError } from "../core/errors.js";
 import { normalizeRows } from "../core/vectors.js";
 import type { Modality } from "../core/types.js";
-import { loadEmbedder, thumbnailJpeg, type Embedder } from "../embed/index.js";
+import { DEFAULT_MODEL, loadEmbedder, thumbnailJpeg, type Embedder } from "../embed/index.js";
 import { Store } from "../store/index.js";
 import { DEFAULT_EVAL, evaluate, groundTruth, parseQuery, runPlan, tuneSetting, type EvalConfig, type EvalReport, type IndexKind, type TunePoint } from "../query/index.js";
 import { IndexSet, type BuildOptions } from "./indexes.js";
@@ -18,7 +18,7 @@ import type {
 } from "./types.js";
 
 /** The model used when neither the caller nor the collection names one. */
-export const DEFAULT_MODEL = "Xenova/clip-vit-base-patch32";
+export { DEFAULT_MODEL };
 
 /** Options of Collection.open. */
 export interface OpenOptions {
