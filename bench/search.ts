@@ -1,0 +1,237 @@
+/**
+ * Search benchmark (issue 2): one run, one seeded clustered data set (n x dim, default 100k x 512),
+ * the same queries (default 1,000) and k = 10 for every system:
+ *   floor        single-pass memory-read time of the same bytes (an estimate, see lib/floor.ts)
+ *   js-loop      plain JS brute force (the test fixture's reference)
+ *   clipdb-flat  FlatIndex (exact; its results are the ground truth, checked against js-loop)
+ *   clipdb-ivf   IvfIndex at several nprobe
+ *   clipdb-hnsw  HnswIndex at several ef
+ *   lancedb-flat LanceDB 0.37 exhaustive search (bypassVectorIndex), dot distance
+ *   lancedb-ivf  LanceDB IVF_FLAT at the same nlist and nprobes
+ * plus "open saved index + first query" for each clipdb index, timed in a fresh child process.
+ *
+ * Usage: npm run bench:search -- --n 100000 [--queries 1000] [--json out.json]
+ *        [--systems floor,js-loop,clipdb-flat,clipdb-ivf,clipdb-hnsw,lancedb-flat,lancedb-ivf,open]
+ *        [--nlist N] [--nprobes 1,2,4,...] [--efs 16,32,...] [--clusters 1000] [--seed 7]
+ *        [--lance-queries 200] [--js-queries 30] [--flat-threads 1,2]
+ * Writes the markdown table to bench/out/search-<n>.md (and --json as asked).
+ */
+import { execFileSync } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { parseArgs } from "node:util";
+import { FlatIndex, HnswIndex, IvfIndex } from "../src/index/index.js";
+import { bruteForce, recallAtK, syntheticClusters, syntheticQueries } from "../test/fixtures/synthetic.js";
+import { measureFloor } from "./lib/floor.js";
+import { lanceIvf, lanceSearch, lanceTable } from "./lib/lance.js";
+import { markdown, round, rssMb, timeCalls, type Row } from "./lib/stats.js";
+
+const ALL = ["floor", "js-loop", "clipdb-flat", "clipdb-ivf", "clipdb-hnsw", "lancedb-flat", "lancedb-ivf", "open"];
+const { values: a } = parseArgs({
+  options: {
+    n: { type: "string", default: "100000" },
+    dim: { type: "string", default: "512" },
+    queries: { type: "string", default: "1000" },
+    k: { type: "string", default: "10" },
+    json: { type: "string" },
+    systems: { type: "string", default: ALL.join(",") },
+    nlist: { type: "string" },
+    nprobes: { type: "string", default: "1,2,4,8,16,32,64" },
+    efs: { type: "string", default: "16,32,64,128,256" },
+    "hnsw-m": { type: "string", default: "32" },
+    "hnsw-efc": { type: "string", default: "128" },
+    clusters: { type: "string", default: "100" },
+    seed: { type: "string", default: "7" },
+    "lance-queries": { type: "string", default: "200" },
+    "js-queries": { type: "string", default: "30" },
+    "flat-threads": { type: "string", default: "1" },
+  },
+});
+const n = Number(a.n);
+const dim = Number(a.dim);
+const nq = Number(a.queries);
+const k = Number(a.k);
+const systems = new Set(a.systems!.split(","));
+const nlist = Number(a.nlist ?? 2 ** Math.round(Math.log2(Math.sqrt(n))));
+const nprobes = a.nprobes!.split(",").map(Number).filter((p) => p <= nlist);
+const efs = a.efs!.split(",").map(Number);
+const outDir = path.resolve("bench/out");
+fs.mkdirSync(outDir, { recursive: true });
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "clipdb-bench-"));
+const rows: (Row & { nq?: number })[] = [];
+const log = (s: string): void => console.log(s);
+const gc = (): void => (globalThis as { gc?: () => void }).gc?.();
+
+log(`# clipdb search benchmark: n=${n}, dim=${dim}, queries=${nq}, k=${k}, nlist=${nlist}, clusters=${a.clusters}`);
+log(`machine: ${os.cpus().length} x ${os.cpus()[0]?.model}, ${round(os.totalmem() / 2 ** 30, 1)} GiB; load average at start ${os.loadavg().map((x) => round(x, 2)).join(" ")} (cores shared with other work)`);
+
+let t = performance.now();
+const data = { n, dim, clusters: Number(a.clusters), seed: Number(a.seed) };
+const { xs } = syntheticClusters(data);
+const { qs } = syntheticQueries({ ...data, nq });
+const q = (i: number): Float32Array => qs.slice(i * dim, (i + 1) * dim);
+const ids = Uint32Array.from({ length: n }, (_, i) => i);
+log(`data generated in ${round((performance.now() - t) / 1000, 1)} s`);
+
+const recallOf = (got: ArrayLike<number>[], truth: Uint32Array[]): number => got.reduce((s, g, i) => s + recallAtK(g, truth[i], k), 0) / got.length;
+const saved: { system: string; file: string; nprobe?: number }[] = [];
+
+// floor
+let floorMs = NaN;
+if (systems.has("floor")) {
+  const f = await measureFloor(xs);
+  floorMs = f.ms;
+  log(`floor: ${f.method} ${round(f.ms, 2)} ms (${round(f.gbps, 1)} GB/s; wasm ${round(f.wasmMs, 2)} ms, memcmp ${round(f.memcmpMs, 2)} ms)`);
+  rows.push({ system: "floor", param: `${f.method}, 1 thread (estimate)`, build_s: 0, p50_ms: f.ms, p99_ms: f.ms, qps: 1000 / f.ms, recall10: null, rss_mb: 0 });
+  gc();
+}
+
+// clipdb-flat (always run: its results are the ground truth)
+let truth: Uint32Array[] = [];
+let flatP50 = NaN;
+{
+  const r0 = rssMb();
+  t = performance.now();
+  let flat: FlatIndex | null = new FlatIndex(dim);
+  flat.add(ids, xs);
+  const build = (performance.now() - t) / 1000;
+  for (const threads of a["flat-threads"]!.split(",").map(Number)) {
+    flat.threads = threads;
+    const r = await timeCalls(nq, (i) => flat!.search(q(i), k));
+    if (threads === 1) {
+      truth = r.out.map((h) => h.offsets);
+      flatP50 = r.p50;
+    }
+    flat.threads = 1;
+    if (systems.has("clipdb-flat")) rows.push({ system: "clipdb-flat", param: `threads=${threads}`, build_s: build, p50_ms: r.p50, p99_ms: r.p99, qps: r.qps, recall10: recallOf(r.out.map((h) => h.offsets), truth), rss_mb: rssMb() - r0, nq });
+  }
+  let same = 0;
+  const check = Math.min(5, nq);
+  for (let i = 0; i < check; i++) {
+    const b = bruteForce(xs, n, dim, q(i), k);
+    const h = flat.search(q(i), k);
+    if (b.offsets.every((o, j) => o === h.offsets[j] || b.scores[j] === h.scores[j]) && b.scores.every((s, j) => Math.abs(s - h.scores[j]) < 1e-5)) same++;
+  }
+  log(`ground truth = clipdb-flat; matches the plain JS brute force on ${same}/${check} queries checked`);
+  if (systems.has("open")) {
+    const file = path.join(tmp, "flat.idx");
+    await flat.save(file);
+    saved.push({ system: "clipdb-flat", file });
+  }
+  flat = null;
+  gc();
+}
+
+if (systems.has("js-loop")) {
+  const m = Math.min(nq, Number(a["js-queries"]));
+  const r = await timeCalls(m, (i) => bruteForce(xs, n, dim, q(i), k).offsets, 1);
+  rows.push({ system: "js-loop", param: "plain JS, 1 thread", build_s: 0, p50_ms: r.p50, p99_ms: r.p99, qps: r.qps, recall10: recallOf(r.out, truth), rss_mb: 0, nq: m });
+}
+
+if (systems.has("clipdb-ivf")) {
+  const r0 = rssMb();
+  t = performance.now();
+  let ivf: IvfIndex | null = new IvfIndex({ dim, nlist, quantizer: new FlatIndex(dim) });
+  ivf.train(xs);
+  const trainS = (performance.now() - t) / 1000;
+  ivf.add(ids, xs);
+  const build = (performance.now() - t) / 1000;
+  log(`clipdb-ivf: train ${round(trainS, 1)} s, add ${round(build - trainS, 1)} s`);
+  let probeFor95: number | undefined;
+  for (const nprobe of nprobes) {
+    const r = await timeCalls(nq, (i) => ivf!.search(q(i), k, { nprobe }));
+    const recall = recallOf(r.out.map((h) => h.offsets), truth);
+    if (probeFor95 === undefined && recall >= 0.95) probeFor95 = nprobe;
+    const scanned = r.out.reduce((s, h) => s + (h.scanned ?? 0), 0) / nq;
+    rows.push({ system: "clipdb-ivf", param: `nlist=${nlist},nprobe=${nprobe} (scans ${round((100 * scanned) / n, 1)}%)`, build_s: build, p50_ms: r.p50, p99_ms: r.p99, qps: r.qps, recall10: recall, rss_mb: rssMb() - r0, nq });
+  }
+  if (systems.has("open")) {
+    const file = path.join(tmp, "ivf.idx");
+    await ivf.save(file);
+    saved.push({ system: "clipdb-ivf", file, nprobe: probeFor95 ?? 16 });
+  }
+  ivf = null;
+  gc();
+}
+
+if (systems.has("clipdb-hnsw")) {
+  const r0 = rssMb();
+  const m = Number(a["hnsw-m"]);
+  t = performance.now();
+  let h: HnswIndex | null = new HnswIndex({ dim, m, efConstruction: Number(a["hnsw-efc"]) });
+  h.add(ids, xs);
+  const build = (performance.now() - t) / 1000;
+  for (const ef of efs) {
+    const r = await timeCalls(nq, (i) => h!.search(q(i), k, { ef }));
+    rows.push({ system: "clipdb-hnsw", param: `M=${m},efC=${a["hnsw-efc"]},ef=${ef}`, build_s: build, p50_ms: r.p50, p99_ms: r.p99, qps: r.qps, recall10: recallOf(r.out.map((x) => x.offsets), truth), rss_mb: rssMb() - r0, nq });
+  }
+  if (systems.has("open")) {
+    const file = path.join(tmp, "hnsw.idx");
+    await h.save(file);
+    saved.push({ system: "clipdb-hnsw", file });
+  }
+  h = null;
+  gc();
+}
+
+if (systems.has("lancedb-flat") || systems.has("lancedb-ivf")) {
+  const lq = Math.min(nq, Number(a["lance-queries"]));
+  const r0 = rssMb();
+  t = performance.now();
+  const table = await lanceTable(path.join(tmp, "lance"), xs, dim);
+  const build = (performance.now() - t) / 1000;
+  if (systems.has("lancedb-flat")) {
+    const r = await timeCalls(lq, (i) => lanceSearch(table, q(i), k));
+    rows.push({ system: "lancedb-flat", param: "bypassVectorIndex, dot", build_s: build, p50_ms: r.p50, p99_ms: r.p99, qps: r.qps, recall10: recallOf(r.out, truth), rss_mb: rssMb() - r0, nq: lq });
+  }
+  if (systems.has("lancedb-ivf")) {
+    t = performance.now();
+    await lanceIvf(table, nlist);
+    const ivfBuild = build + (performance.now() - t) / 1000;
+    for (const nprobe of nprobes) {
+      const r = await timeCalls(lq, (i) => lanceSearch(table, q(i), k, nprobe));
+      rows.push({ system: "lancedb-ivf", param: `IVF_FLAT nlist=${nlist},nprobes=${nprobe}`, build_s: ivfBuild, p50_ms: r.p50, p99_ms: r.p99, qps: r.qps, recall10: recallOf(r.out, truth), rss_mb: rssMb() - r0, nq: lq });
+    }
+  }
+}
+
+// open saved index + first query, each in a fresh process (page cache warm: the file was just written)
+const qfile = path.join(tmp, "query.f32");
+fs.writeFileSync(qfile, q(0));
+for (const s of saved) {
+  const t0 = performance.now();
+  const out = execFileSync(process.execPath, ["--import", "tsx", "bench/lib/open.ts", s.file, qfile, String(k), String(s.nprobe ?? "")], { encoding: "utf8", maxBuffer: 1 << 20 });
+  const wall = performance.now() - t0;
+  const r = JSON.parse(out.trim().split("\n").pop()!) as { open_ms: number; first_query_ms: number; total_ms: number; rss_mb: number; size: number };
+  const bytes = fs.statSync(s.file).size;
+  log(`open ${s.system}: ${round(bytes / 2 ** 20, 0)} MiB file, open ${round(r.open_ms, 1)} ms + first query ${round(r.first_query_ms, 1)} ms; child process wall ${round(wall, 0)} ms`);
+  rows.push({ system: s.system, param: `open saved index + first query${s.nprobe ? ` (nprobe=${s.nprobe})` : ""}; process wall ${round(wall, 0)} ms`, build_s: 0, p50_ms: r.total_ms, p99_ms: r.total_ms, qps: 0, recall10: null, rss_mb: r.rss_mb, nq: 1 });
+}
+
+// ratios
+const ratio = (x: number, y: number): string => (Number.isFinite(x) && Number.isFinite(y) && y > 0 ? `${round(x / y, 2)}x` : "n/a");
+const first95 = (system: string): (Row & { nq?: number }) | undefined => rows.find((r) => r.system === system && r.recall10 !== null && r.recall10 >= 0.95 && !r.param.startsWith("open"));
+const lanceFlat = rows.find((r) => r.system === "lancedb-flat");
+const ivf95 = first95("clipdb-ivf");
+const lance95 = first95("lancedb-ivf");
+const hnsw95 = first95("clipdb-hnsw");
+const ratios = [
+  `- clipdb-flat p50 / floor: ${ratio(flatP50, floorMs)} (target <= 1.2)`,
+  `- lancedb-flat p50 / clipdb-flat p50: ${ratio(lanceFlat?.p50_ms ?? NaN, flatP50)} (target >= 15)`,
+  `- clipdb-flat p50 / clipdb-ivf p50 at the first nprobe with recall >= 0.95 (${ivf95?.param ?? "none"}, recall ${round(ivf95?.recall10 ?? NaN, 3)}): ${ratio(flatP50, ivf95?.p50_ms ?? NaN)} (target >= 20 at n = 1M)`,
+  `- lancedb-ivf p50 / clipdb-ivf p50, each at its first setting with recall >= 0.95 (lancedb ${lance95?.param ?? "none"}, recall ${round(lance95?.recall10 ?? NaN, 3)}): ${ratio(lance95?.p50_ms ?? NaN, ivf95?.p50_ms ?? NaN)} (target >= 3)`,
+  `- clipdb-flat p50 / clipdb-hnsw p50 at the first ef with recall >= 0.95 (${hnsw95?.param ?? "none"}): ${ratio(flatP50, hnsw95?.p50_ms ?? NaN)}`,
+];
+const notes = [
+  `Notes: clipdb IVF and HNSW searches run on 1 thread, clipdb-flat rows name their native threads (usearch exactSearch); LanceDB uses its own thread pool. recall@10 is against clipdb-flat, which matched the plain JS brute force. rss_mb: growth of this process's RSS while building and querying that system (open rows: the child's whole RSS). The floor is an estimate (${systems.has("floor") ? "WASM SIMD sum or memcmp over the same bytes, 1 thread" : "not measured"}). Data: ${a.clusters} Gaussian clusters on the sphere, seed ${a.seed}. Load average at end: ${os.loadavg().map((x) => round(x, 2)).join(" ")}.`,
+];
+const table = markdown(rows);
+const text = [`## n = ${n}, dim = ${dim}, ${nq} queries, k = ${k}`, "", table, "", "Ratios:", ...ratios, "", ...notes].join("\n");
+log("\n" + text);
+fs.writeFileSync(path.join(outDir, `search-${n}.md`), text + "\n");
+if (a.json) {
+  const clean = rows.map(({ system, param, build_s, p50_ms, p99_ms, qps, recall10, rss_mb }) => ({ system, param, build_s: round(build_s, 3), p50_ms: round(p50_ms, 4), p99_ms: round(p99_ms, 4), qps: round(qps, 2), recall10: recall10 === null ? null : round(recall10, 4), rss_mb: round(rss_mb, 1) }));
+  fs.writeFileSync(a.json, JSON.stringify({ n, dim, rows: clean }, null, 2) + "\n");
+}
+fs.rmSync(tmp, { recursive: true, force: true });

@@ -1,0 +1,12 @@
+/**
+ * The index layer: vector indexes over (offset, vector) pairs, inner product on L2-normalised
+ * float32. Flat (exact), IVF-Flat and HNSW implement core's `VectorIndex`; specs and `loadIndex`
+ * create and reopen them. This layer knows nothing of records (see the architecture page).
+ */
+export { FlatIndex, type FlatOptions } from "./flat.js";
+export { IvfIndex, type IvfOptions, type IvfLoadOptions } from "./ivf.js";
+export { HnswIndex, type HnswOptions, type HnswLoadOptions } from "./hnsw.js";
+export { kmeans, seededRandom, type KMeansOptions, type KMeansResult } from "./kmeans.js";
+export { parseSpec, formatSpec, createIndex, loadIndex, specOf, type IndexSpec, type FlatSpec, type IvfSpec, type HnswSpec, type AnyIndex } from "./spec.js";
+export { VectorBlock, scanBlock, type ScanOptions } from "./block.js";
+export { kernelTop, nearestRows, KERNEL_EPS } from "./kernel.js";
