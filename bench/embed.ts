@@ -1,0 +1,192 @@
+/**
+ * `npm run bench:embed [-- --json out.json] [--threads 2] [--batch 16] [--rounds 3] [--no-memory]`
+ *
+ * Throughput of the embedding pipeline on the full-size random-weight ViT-B/32 + CLIP text
+ * transformer (generated on first use into `<repo>/models/full-vitb32`, about 600 MB, gitignored):
+ *
+ * (a) a bare onnxruntime-node InferenceSession on pre-decoded tensors, images/s;
+ * (b) the whole path from JPEG files in ../shared/data (decode, EXIF, preprocess, infer,
+ *     normalise) through `Embedder.embedImages`, images/s; the target is (b) >= 0.9 x (a);
+ * (c) text embeddings/s (batched captions) and the p50 latency of one text query (not padded);
+ * and RSS growth over 10,000 text and 1,000 image embeddings after warm-up (target < 5%).
+ *
+ * (a) and (b) run alternately for `--rounds` rounds and the best of each is kept, which damps
+ * interference from other processes on a shared machine (say so when reporting numbers).
+ */
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
+import { Command } from "commander";
+import { AutoImageProcessor } from "@huggingface/transformers";
+import * as ort from "onnxruntime-node";
+import { ensureClipModel, REPO_ROOT } from "../scripts/lib/make-model.js";
+import { loadEmbedder, ImagePreprocessor, DEFAULT_BATCH_SIZE, sessionOptions } from "../src/embed/index.js";
+
+const o = new Command()
+  .option("--json <file>", "also write the results as JSON")
+  .option("--threads <n>", "onnxruntime intra-op threads", "2")
+  .option("--batch <n>", "images/texts per inference run (default: the embedder's default)", String(DEFAULT_BATCH_SIZE))
+  .option("--rounds <n>", "alternating rounds of (a) and (b); the best of each is kept", "3")
+  .option("--no-memory", "skip the 10,000-text / 1,000-image RSS check")
+  .option("--model-dir <dir>", "full-size model folder", path.join(REPO_ROOT, "models/full-vitb32"))
+  .parse()
+  .opts<{ json?: string; threads: string; batch: string; rounds: string; memory: boolean; modelDir: string }>();
+
+const threads = Number(o.threads);
+const batch = Number(o.batch);
+const rounds = Number(o.rounds);
+const DATA = path.resolve(REPO_ROOT, "../shared/data");
+const COCO = path.join(DATA, "coco-val2017-sample/images");
+const FLICKR = path.join(DATA, "flickr8k-test/images");
+const cocoFiles = readdirSync(COCO).sort().map((f) => path.join(COCO, f));
+const flickrFiles = readdirSync(FLICKR).sort().map((f) => path.join(FLICKR, f));
+const captions = readFileSync(path.join(DATA, "flickr8k-test/captions.tsv"), "utf8")
+  .split("\n")
+  .filter(Boolean)
+  .map((l) => l.split("\t")[2]);
+
+const log = (s: string) => console.error(s);
+const now = () => performance.now();
+
+setFlagsFromString("--expose-gc");
+const gc = runInNewContext("gc") as () => void;
+
+async function main(): Promise<void> {
+  log(`bench:embed  threads=${threads} batch=${batch} rounds=${rounds}  (${os.cpus().length} CPUs visible, load average ${os.loadavg()[0].toFixed(1)})`);
+  const t0 = now();
+  ensureClipModel(o.modelDir, { full: true, log });
+  log(`model ready: ${o.modelDir} (${((now() - t0) / 1000).toFixed(1)} s)`);
+
+  // Pre-decoded tensors for (a), through the same preprocessing as the pipeline.
+  const proc = await AutoImageProcessor.from_pretrained(o.modelDir, { local_files_only: true });
+  const pre = new ImagePreprocessor(proc);
+  let t = now();
+  const tensors: Float32Array[] = [];
+  for (const f of cocoFiles) tensors.push((await pre.run(f)).data);
+  const decodeMs = (now() - t) / cocoFiles.length;
+  log(`decode + preprocess alone, one at a time: ${decodeMs.toFixed(1)} ms/img (${cocoFiles.length} COCO JPEGs)`);
+  const size = tensors[0].length;
+
+  const session = await ort.InferenceSession.create(path.join(o.modelDir, "onnx/vision_model.onnx"), sessionOptions(threads) as ort.InferenceSession.SessionOptions);
+  /** Images/s (wall clock) and CPU milliseconds per image (all threads of this process). */
+  type Rate = { imgS: number; cpuMs: number };
+  const measure = async (n: number, fn: () => Promise<void>): Promise<Rate> => {
+    const cpu = process.cpuUsage();
+    const start = now();
+    await fn();
+    const wall = now() - start;
+    const used = process.cpuUsage(cpu);
+    return { imgS: (n / wall) * 1000, cpuMs: (used.user + used.system) / 1000 / n };
+  };
+  const runSession = (): Promise<Rate> =>
+    measure(tensors.length, async () => {
+      for (let s = 0; s < tensors.length; s += batch) {
+        const part = tensors.slice(s, s + batch);
+        const data = new Float32Array(part.length * size);
+        part.forEach((x, j) => data.set(x, j * size));
+        await session.run({ pixel_values: new ort.Tensor("float32", data, [part.length, 3, 224, 224]) });
+      }
+    });
+
+  const emb = await loadEmbedder(o.modelDir, { threads, batchSize: batch, offline: true });
+  const runPipeline = (files: string[]): Promise<Rate> =>
+    measure(files.length, async () => {
+      const v = await emb.embedImages(files);
+      if (v.length !== files.length * emb.dim) throw new Error("wrong output size");
+    });
+
+  // Warm-up both paths.
+  await session.run({ pixel_values: new ort.Tensor("float32", new Float32Array(batch * size), [batch, 3, 224, 224]) });
+  await emb.embedImages(cocoFiles.slice(0, batch));
+
+  const a: Rate[] = [];
+  const b: Rate[] = [];
+  const bf: Rate[] = [];
+  const flickrSet = flickrFiles.slice(0, cocoFiles.length);
+  const fmt = (x: Rate) => `${x.imgS.toFixed(2)} img/s (${x.cpuMs.toFixed(0)} CPU-ms/img)`;
+  for (let r = 0; r < rounds; r++) {
+    a.push(await runSession());
+    b.push(await runPipeline(cocoFiles));
+    bf.push(await runPipeline(flickrSet));
+    log(`round ${r + 1}: (a) ${fmt(a[r])}  (b) COCO ${fmt(b[r])}  (b) Flickr8k ${fmt(bf[r])}  load ${os.loadavg()[0].toFixed(1)}`);
+  }
+  await session.release();
+  const best = (xs: Rate[]) => xs.reduce((p, q) => (q.imgS > p.imgS ? q : p));
+  const minCpu = (xs: Rate[]) => Math.min(...xs.map((x) => x.cpuMs));
+  const sessionImgS = best(a).imgS;
+  const pipelineImgS = best(b).imgS;
+  const pipelineFlickr = best(bf).imgS;
+
+  // (c) texts.
+  const textSet = captions.slice(0, 1024);
+  await emb.embedTexts(textSet.slice(0, 64));
+  const textRates: number[] = [];
+  for (let r = 0; r < rounds; r++) {
+    t = now();
+    await emb.embedTexts(textSet);
+    textRates.push((textSet.length / (now() - t)) * 1000);
+  }
+  const textPerS = Math.max(...textRates);
+  const lat: number[] = [];
+  for (let i = 0; i < 105; i++) {
+    const q = captions[(i * 37) % captions.length];
+    t = now();
+    await emb.embedTexts([q]);
+    if (i >= 5) lat.push(now() - t);
+  }
+  lat.sort((x, y) => x - y);
+  const p50 = lat[Math.floor(lat.length / 2)];
+  log(`(c) ${textPerS.toFixed(1)} texts/s (batches of ${batch}), single query p50 ${p50.toFixed(1)} ms`);
+
+  // Memory: RSS after warm-up, then 10,000 texts and 1,000 images.
+  let memory: { before: number; after: number; growth: number } | undefined;
+  if (o.memory) {
+    gc();
+    const before = process.memoryUsage().rss;
+    t = now();
+    for (let i = 0; i < 10_000; i += 20) await emb.embedTexts(captions.slice(i % 5000, (i % 5000) + 20));
+    for (let i = 0; i < 1_000; i += 50) await emb.embedImages(flickrFiles.slice(i, i + 50));
+    gc();
+    const after = process.memoryUsage().rss;
+    memory = { before, after, growth: (after - before) / before };
+    log(`memory: RSS ${(before / 1e6).toFixed(0)} MB -> ${(after / 1e6).toFixed(0)} MB (${(memory.growth * 100).toFixed(2)}%) over 10,000 texts + 1,000 images in ${((now() - t) / 1000).toFixed(0)} s`);
+  }
+  await emb.dispose();
+
+  const ratio = pipelineImgS / sessionImgS;
+  const rows: [string, string][] = [
+    [`(a) bare onnxruntime session, pre-decoded tensors, batch ${batch}`, `${sessionImgS.toFixed(2)} img/s`],
+    [`(b) whole pipeline from COCO JPEGs (${cocoFiles.length}, ~640x480: decode, EXIF, resize, crop, normalise, infer)`, `${pipelineImgS.toFixed(2)} img/s (${ratio.toFixed(2)} x (a); target >= 0.90)`],
+    [`(b) whole pipeline from Flickr8k JPEGs (${flickrSet.length}, 224x224)`, `${pipelineFlickr.toFixed(2)} img/s (${(pipelineFlickr / sessionImgS).toFixed(2)} x (a))`],
+    ["decode + preprocess alone, one image at a time", `${decodeMs.toFixed(1)} ms/img`],
+    [
+      "CPU time per image, (a) / (b) COCO / (b) Flickr8k (least of the rounds; load-independent)",
+      `${minCpu(a).toFixed(0)} / ${minCpu(b).toFixed(0)} / ${minCpu(bf).toFixed(0)} ms (ratio (a)/(b) COCO ${(minCpu(a) / minCpu(b)).toFixed(2)})`,
+    ],
+    [`(c) text embeddings, 1,024 captions in batches of ${batch}`, `${textPerS.toFixed(1)} texts/s`],
+    ["(c) single text query, p50 of 100 (not padded)", `${p50.toFixed(1)} ms`],
+  ];
+  if (memory) {
+    rows.push([
+      "RSS growth over 10,000 texts + 1,000 images after warm-up",
+      `${(memory.growth * 100).toFixed(2)}% (${(memory.before / 1e6).toFixed(0)} -> ${(memory.after / 1e6).toFixed(0)} MB; target < 5%)`,
+    ]);
+  }
+  console.log(`\nFull-size random ViT-B/32 + text transformer, fp32, ${threads} intra-op threads, best of ${rounds} rounds.\n`);
+  console.log("| measure | result |\n|---|---|");
+  for (const [k, v] of rows) console.log(`| ${k} | ${v} |`);
+  if (o.json) {
+    const out = { session_img_s: round2(sessionImgS), pipeline_img_s: round2(pipelineImgS), text_per_s: round2(textPerS), text_p50_ms: round2(p50), threads };
+    writeFileSync(o.json, JSON.stringify(out, null, 2) + "\n");
+    log(`wrote ${o.json}`);
+  }
+}
+
+const round2 = (x: number) => Math.round(x * 100) / 100;
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});

@@ -1,0 +1,72 @@
+import type { ClipdbError } from "../core/errors.js";
+
+/** An image input: a file path, or the encoded bytes of a JPEG, PNG, WebP, GIF, AVIF or TIFF. */
+export type ImageInput = string | Buffer | Uint8Array;
+
+/** The result of embedding a batch of images where some may fail. */
+export interface SettledEmbeddings {
+  /** `n * dim` values; the row of an image that failed is all zeros. */
+  vectors: Float32Array;
+  /** One entry per input: `undefined` when it was embedded, else its error (IMAGE_DECODE, IMAGE_TOO_LARGE). */
+  errors: (ClipdbError | undefined)[];
+}
+
+/**
+ * Embeds texts and images into one vector space. Rows are L2-normalised `Float32Array`
+ * batches of `n * dim`, compared by inner product.
+ */
+export interface Embedder {
+  /** The model id or local folder it was loaded from. */
+  readonly modelId: string;
+  /** Vector dimension (the model's projection size). */
+  readonly dim: number;
+  /** Embeds texts; returns `texts.length * dim` values, row i for text i. */
+  embedTexts(texts: string[]): Promise<Float32Array>;
+  /**
+   * Embeds images; returns `inputs.length * dim` values. Throws the first per-file error
+   * (IMAGE_DECODE, IMAGE_TOO_LARGE) and embeds nothing when any file is bad; use
+   * {@link Embedder.embedImagesSettled} to keep going past bad files.
+   */
+  embedImages(inputs: ImageInput[]): Promise<Float32Array>;
+  /** Embeds images, going on past bad files: failed rows are zero and their errors are returned. */
+  embedImagesSettled(inputs: ImageInput[]): Promise<SettledEmbeddings>;
+  /** Releases the inference sessions. The embedder is unusable afterwards. */
+  dispose(): Promise<void>;
+}
+
+/** A model-file progress event (download or load). */
+export interface ModelProgress {
+  /** File within the model, e.g. `onnx/vision_model.onnx`. */
+  file: string;
+  /** Bytes so far (0 when unknown). */
+  loaded: number;
+  /** Total bytes (0 when unknown). */
+  total: number;
+  /** `initiate`, `download`, `progress`, `done` (as reported by transformers.js). */
+  status: string;
+}
+
+/** Options of `loadEmbedder`. */
+export interface LoadEmbedderOptions {
+  /**
+   * Folder where hub models are downloaded and cached (`<cacheDir>/<owner>/<name>/...`).
+   * Default: `$CLIPDB_CACHE`, else `$XDG_CACHE_HOME/clipdb`, else `~/.cache/clipdb`.
+   */
+  cacheDir?: string;
+  /** Never touch the network; only the cache or a local folder. Default: `CLIPDB_OFFLINE=1` in the environment, else false. */
+  offline?: boolean;
+  /** Weights to load: `fp32` (default, exact) or `q8` (int8 `*_quantized.onnx` files, smaller and usually faster, slightly different vectors). */
+  dtype?: "fp32" | "q8";
+  /** onnxruntime intra-op threads per session. Default: the number of CPUs. More threads help big batches, not single queries. */
+  threads?: number;
+  /** Inputs per inference run, 1..256. Default 16. Larger batches are faster per item but hold more memory. */
+  batchSize?: number;
+  /** Largest accepted image, in pixels (width x height), against decompression bombs. Default 100 MP. */
+  maxPixels?: number;
+  /** Hub mirror URL. Default: `$HF_ENDPOINT`, else https://huggingface.co/. */
+  remoteHost?: string;
+  /** A download request fails with MODEL_UNAVAILABLE when no response (or no further data) arrives for this long. Default 30 000 ms. */
+  timeoutMs?: number;
+  /** Called with download and load progress for each model file. Default: none. */
+  onProgress?: (p: ModelProgress) => void;
+}
