@@ -33,6 +33,9 @@ function serveOptions(cmd: Command): Command {
 /** Serves a collection until SIGINT or SIGTERM. */
 async function serveUntilStopped(col: Collection, f: ServeFlags): Promise<void> {
   const { serve } = await import("../server/index.js");
+  // Load the model in the background so the first text or image query does not wait for it;
+  // collections without a usable model (imported vectors) simply answer item and vector queries.
+  if (col.modelId) void col.embedder().catch(() => undefined);
   const { url, close } = await serve({ col, host: f.host, port: f.port, token: f.token ?? process.env.CLIPDB_TOKEN });
   console.error(`clipdb: serving ${col.dir} at ${url}  (Ctrl-C to stop)`);
   await new Promise<void>((resolve) => {
