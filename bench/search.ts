@@ -24,7 +24,6 @@ import { parseArgs } from "node:util";
 import { FlatIndex, HnswIndex, IvfIndex } from "../src/index/index.js";
 import { bruteForce, recallAtK, syntheticClusters, syntheticQueries } from "../test/fixtures/synthetic.js";
 import { measureFloor } from "./lib/floor.js";
-import { lanceIvf, lanceSearch, lanceTable } from "./lib/lance.js";
 import { markdown, round, rssMb, timeCalls, type Row } from "./lib/stats.js";
 
 const ALL = ["floor", "js-loop", "clipdb-flat", "clipdb-ivf", "clipdb-hnsw", "lancedb-flat", "lancedb-ivf", "open"];
@@ -175,7 +174,17 @@ if (systems.has("clipdb-hnsw")) {
   gc();
 }
 
-if (systems.has("lancedb-flat") || systems.has("lancedb-ivf")) {
+// LanceDB is this benchmark's peer only. It is not a devDependency: the registry does not serve
+// 0.37.1's builds for every platform its package lists, so `npm ci` refuses a lock that holds it.
+// Install it for a run with: npm install --no-save @lancedb/lancedb@0.37.1 apache-arrow@18
+const lance = systems.has("lancedb-flat") || systems.has("lancedb-ivf")
+  ? await import("./lib/lance.js").catch(() => {
+      console.error("LanceDB rows skipped: run `npm install --no-save @lancedb/lancedb@0.37.1 apache-arrow@18` first.");
+      return undefined;
+    })
+  : undefined;
+if (lance) {
+  const { lanceIvf, lanceSearch, lanceTable } = lance;
   const lq = Math.min(nq, Number(a["lance-queries"]));
   const r0 = rssMb();
   t = performance.now();
