@@ -142,7 +142,7 @@ export async function buildServer(col: CollectionApi, opts: ServerOptions = {}):
       dotfiles: "deny",
       // Vite puts content-hashed files under assets/: cache them for good; revalidate the rest.
       setHeaders: (res, filePath) => {
-        res.header("Cache-Control", filePath.includes(`${path.sep}assets${path.sep}`) ? "public, max-age=31536000, immutable" : "no-cache");
+        res.setHeader("Cache-Control", filePath.includes(`${path.sep}assets${path.sep}`) ? "public, max-age=31536000, immutable" : "no-cache");
       },
     });
   }
