@@ -19,6 +19,11 @@ function words<T extends string>(v: string, allowed: T[], name: string): T[] {
   return xs;
 }
 
+function oneOf<T extends string>(v: string, allowed: readonly T[], name: string): T {
+  if (!allowed.includes(v as T)) throw new ClipdbError("INVALID_ARGUMENT", { name, reason: `'${v}' is not one of ${allowed.join(", ")}` });
+  return v as T;
+}
+
 /** The text table of an eval report: one row per index setting, per direction. */
 export function evalTable(r: EvalReport): string {
   const out: string[] = [`${r.n_images} images, ${r.n_texts} texts, dim ${r.dim}`];
@@ -50,6 +55,7 @@ export function registerEval(program: Command, index: Command): void {
     .option("--limit <n>", "queries per direction (default all)", int)
     .option("--nlist <n>", "nlist of an IVF built for the run when none is built", int)
     .option("--spill <n>", "spill of an IVF built for the run when none is built", int)
+    .option("--route <method>", "lists of an IVF built for the run: query (query-aware, the default with images and texts) or none")
     .option("--plot <file>", "write an SVG of recall against latency and cost")
     .option("--out <file>", "write the JSON report to a file (--json prints it)")
     .action(async (f) => {
@@ -64,7 +70,7 @@ export function registerEval(program: Command, index: Command): void {
             efs: list(f.ef),
             limit: f.limit,
           },
-          { nlist: f.nlist, spill: f.spill },
+          { nlist: f.nlist, spill: f.spill, route: f.route === undefined ? undefined : oneOf(f.route, ["none", "query"] as const, "route") },
         );
         if (f.out) writeFileSync(f.out, JSON.stringify(report, null, 2));
         if (f.plot) writeFileSync(f.plot, evalPlot(report));

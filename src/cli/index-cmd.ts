@@ -13,12 +13,14 @@ export function registerIndex(program: Command): Command {
     .option("--m <n>", "HNSW degree (default 32)", int)
     .option("--train-on <which>", "IVF training vectors: image, text, all, or self (each index its own modality; default)", "self")
     .option("--spill <n>", "IVF: lists each vector is stored in (default 1)", int)
+    .option("--route <method>", "IVF lists for cross-modal queries: query (query-aware lists; the default when the collection has images and texts) or none (plain k-means)")
     .action(async (f) => {
       await withCollection(f, false, async (col) => {
         if (f.type !== "ivf" && f.type !== "hnsw") throw new ClipdbError("INVALID_ARGUMENT", { name: "type", reason: `'${f.type}' is not ivf or hnsw` });
         if (!["image", "text", "all", "self"].includes(f.trainOn)) throw new ClipdbError("INVALID_ARGUMENT", { name: "train-on", reason: `'${f.trainOn}' is not image, text, all or self` });
+        if (f.route !== undefined && f.route !== "none" && f.route !== "query") throw new ClipdbError("INVALID_ARGUMENT", { name: "route", reason: `'${f.route}' is not query or none` });
         const t0 = performance.now();
-        const built = await col.buildIndex({ type: f.type, nlist: f.nlist, m: f.m, trainOn: f.trainOn, spill: f.spill });
+        const built = await col.buildIndex({ type: f.type, nlist: f.nlist, m: f.m, trainOn: f.trainOn, spill: f.spill, route: f.route });
         const s = ((performance.now() - t0) / 1000).toFixed(2);
         print(f, { built, seconds: Number(s) }, () =>
           built.length ? `${table(["index", "modality", "spec", "size", "bytes"], built.map((b) => [b.type, b.modality, b.spec, b.size, humanBytes(b.bytes)]))}\nbuilt in ${s} s` : "nothing to index: the collection is empty",

@@ -256,7 +256,11 @@ export class Collection implements CollectionApi {
     return offsets.length;
   }
 
-  /** Builds an IVF or HNSW index over the stored vectors (per modality) and persists it. */
+  /**
+   * Builds an IVF or HNSW index over the stored vectors (per modality) and persists it. IVF lists
+   * are query-aware (`route: "query"`, tuned for queries of the other modality) by default when the
+   * collection holds both images and texts; `route: "none"` gives plain k-means. See BuildOptions.
+   */
   async buildIndex(opts: BuildOptions): Promise<IndexStatus[]> {
     return this.indexes.build(opts);
   }

@@ -15,11 +15,17 @@ import { IvfIndex } from "./ivf.js";
 export interface FlatSpec {
   type: "flat";
 }
-/** IVF-Flat with `nlist` lists; `spill` lists per vector (default 1). */
+/**
+ * IVF-Flat with `nlist` lists; `spill` lists per vector (default 1); `route`: how the lists were
+ * formed, "none" (plain k-means, the default) or "query" (query-aware lists for cross-modal
+ * queries, see `crossModalCentroids`). `route` records how an index was trained; `createIndex`
+ * makes an untrained index either way (the caller trains it).
+ */
 export interface IvfSpec {
   type: "ivf";
   nlist: number;
   spill?: number;
+  route?: "none" | "query";
 }
 /** HNSW with graph degree `m` (default 32). */
 export interface HnswSpec {
@@ -33,24 +39,28 @@ export type IndexSpec = FlatSpec | IvfSpec | HnswSpec;
 export type AnyIndex = FlatIndex | IvfIndex | HnswIndex;
 
 const bad = (spec: string, reason: string): ClipdbError =>
-  new ClipdbError("INVALID_ARGUMENT", { name: "index spec", reason: `'${spec}': ${reason}`, hint: "Use 'Flat', 'IVF<nlist>,Flat' (e.g. IVF1024,Flat; optional ',spill2') or 'HNSW<M>' (e.g. HNSW32)." });
+  new ClipdbError("INVALID_ARGUMENT", { name: "index spec", reason: `'${spec}': ${reason}`, hint: "Use 'Flat', 'IVF<nlist>,Flat' (e.g. IVF1024,Flat; optional ',spill2' and ',route=query' or ',route=none') or 'HNSW<M>' (e.g. HNSW32)." });
 
 /**
  * Parses a spec string (case-insensitive, spaces ignored): "Flat", "IVF<nlist>,Flat" with an
- * optional ",spill<n>", "HNSW<M>" ("HNSW" alone means M = 32). Anything else: INVALID_ARGUMENT.
+ * optional ",spill<n>" then an optional ",route=none|query", "HNSW<M>" ("HNSW" alone means M = 32). Anything else: INVALID_ARGUMENT.
  */
 export function parseSpec(spec: string): IndexSpec {
   if (typeof spec !== "string") throw bad(String(spec), "not a string");
   const s = spec.replace(/\s+/g, "").toUpperCase();
   if (s === "FLAT") return { type: "flat" };
-  let m = /^IVF(\d+),FLAT(?:,SPILL(\d+))?$/.exec(s);
+  let m = /^IVF(\d+),FLAT(?:,SPILL(\d+))?(?:,ROUTE=(NONE|QUERY))?$/.exec(s);
   if (m) {
     const nlist = Number(m[1]);
     if (nlist < 1) throw bad(spec, "nlist must be at least 1");
-    if (m[2] === undefined) return { type: "ivf", nlist };
-    const spill = Number(m[2]);
-    if (spill < 1 || spill > nlist) throw bad(spec, `spill must be between 1 and nlist (${nlist})`);
-    return { type: "ivf", nlist, spill };
+    const out: IvfSpec = { type: "ivf", nlist };
+    if (m[2] !== undefined) {
+      const spill = Number(m[2]);
+      if (spill < 1 || spill > nlist) throw bad(spec, `spill must be between 1 and nlist (${nlist})`);
+      out.spill = spill;
+    }
+    if (m[3] !== undefined) out.route = m[3].toLowerCase() as "none" | "query";
+    return out;
   }
   m = /^HNSW(\d*)$/.exec(s);
   if (m) {
@@ -61,13 +71,16 @@ export function parseSpec(spec: string): IndexSpec {
   throw bad(spec, "unknown index type");
 }
 
-/** The canonical string of a spec: "Flat", "IVF1024,Flat" (",spill2" when spill > 1), "HNSW32". */
+/**
+ * The canonical string of a spec: "Flat", "IVF1024,Flat" (",spill2" when spill > 1, then
+ * ",route=query" when route is "query"), "HNSW32".
+ */
 export function formatSpec(spec: IndexSpec): string {
   switch (spec.type) {
     case "flat":
       return "Flat";
     case "ivf":
-      return `IVF${spec.nlist},Flat${spec.spill && spec.spill > 1 ? `,spill${spec.spill}` : ""}`;
+      return `IVF${spec.nlist},Flat${spec.spill && spec.spill > 1 ? `,spill${spec.spill}` : ""}${spec.route === "query" ? ",route=query" : ""}`;
     case "hnsw":
       return `HNSW${spec.m}`;
   }
