@@ -19,11 +19,14 @@ export function int(v: string): number {
   return n;
 }
 
-/** Adds --db, --json, --debug (and, when asked, --model/--offline/--threads) to a command. */
-export function common(cmd: Command, withModel = false): Command {
+/**
+ * Adds --db, --json, --debug (and, when asked, --model/--offline/--threads) to a command.
+ * With `jsonFile`, --json takes an optional file: the JSON goes there and the text table to stdout.
+ */
+export function common(cmd: Command, withModel = false, jsonFile = false): Command {
   cmd
     .option("--db <dir>", "collection folder (default: $CLIPDB_DIR or ./clipdb-data)", process.env.CLIPDB_DIR ?? "./clipdb-data")
-    .option("--json", "machine-readable output on stdout")
+    .option(jsonFile ? "--json [file]" : "--json", jsonFile ? "write the JSON report to a file (or print it to stdout when no file is given)" : "machine-readable output on stdout")
     .option("--debug", "print stack traces");
   if (withModel) {
     cmd

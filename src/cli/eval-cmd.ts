@@ -44,7 +44,7 @@ export function evalTable(r: EvalReport): string {
 
 /** Registers `clipdb eval` and `clipdb index tune`. */
 export function registerEval(program: Command, index: Command): void {
-  common(program.command("eval"))
+  common(program.command("eval"), false, true)
     .description("Recall@K, hit@k, latency and cost of exact, IVF and HNSW search on the collection's pairs")
     .option("--directions <list>", "t2i,i2t", "t2i,i2t")
     .option("--k <list>", "Recall@K cut-offs", "1,5,10")
@@ -57,7 +57,6 @@ export function registerEval(program: Command, index: Command): void {
     .option("--spill <n>", "spill of an IVF built for the run when none is built", int)
     .option("--route <method>", "lists of an IVF built for the run: query (query-aware, the default with images and texts) or none")
     .option("--plot <file>", "write an SVG of recall against latency and cost")
-    .option("--out <file>", "write the JSON report to a file (--json prints it)")
     .action(async (f) => {
       await withCollection(f, false, async (col) => {
         const report = await col.evaluate(
@@ -72,7 +71,10 @@ export function registerEval(program: Command, index: Command): void {
           },
           { nlist: f.nlist, spill: f.spill, route: f.route === undefined ? undefined : oneOf(f.route, ["none", "query"] as const, "route") },
         );
-        if (f.out) writeFileSync(f.out, JSON.stringify(report, null, 2));
+        if (typeof f.json === "string") {
+          writeFileSync(f.json, JSON.stringify(report, null, 2) + "\n");
+          f.json = false;
+        }
         if (f.plot) writeFileSync(f.plot, evalPlot(report));
         print(f, report, () => [...report.notes.map((n) => `note: ${n}`), evalTable(report)].join("\n"));
       });

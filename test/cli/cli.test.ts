@@ -148,4 +148,26 @@ describe("clipdb CLI end to end (built binary, generated test model)", () => {
     const fr = clipdb(["search", "--text", "a cat", "--where", "lang=fr", "--k", "5", "--db", db, "--json"]).json.results;
     expect(fr.map((x: any) => x.id)).toEqual(["t2"]);
   });
+
+  it("evaluates end to end: text table, JSON report of the documented shape, and an SVG plot", () => {
+    const out = join(tmp, "eval.json");
+    const svg = join(tmp, "eval.svg");
+    const r = clipdb(["eval", "--db", db, "--json", out, "--plot", svg, "--nprobe", "1,2", "--ef", "16,64"]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/t2i \(\d+ queries\)/);
+    expect(r.stdout).toMatch(/index\s+param\s+R@1\s+R@5\s+R@10/);
+    const rep = JSON.parse(readFileSync(out, "utf8"));
+    expect(rep).toMatchObject({ n_images: expect.any(Number), n_texts: expect.any(Number), dim: expect.any(Number) });
+    for (const dir of ["t2i", "i2t"]) {
+      expect(Object.keys(rep[dir].exact)).toEqual(expect.arrayContaining(["R@1", "R@5", "R@10", "hit@1", "hit@10", "ms_p50", "ms_p99"]));
+      expect(rep[dir].ivf.map((x: any) => x.nprobe)).toEqual([1, 2]);
+      expect(Object.keys(rep[dir].ivf[0])).toEqual(expect.arrayContaining(["R@1", "R@10", "ms_p50", "recall_vs_exact@10", "scanned_frac"]));
+      expect(rep[dir].hnsw.map((x: any) => x.ef)).toEqual([16, 64]);
+      // With nprobe = nlist (2), IVF scans everything and equals exact.
+      expect(rep[dir].ivf[1]["recall_vs_exact@10"]).toBe(1);
+    }
+    expect(readFileSync(svg, "utf8")).toMatch(/^<svg[\s\S]*recall vs latency[\s\S]*<\/svg>/);
+    const printed = clipdb(["eval", "--db", db, "--json", "--index", "exact"]);
+    expect(JSON.parse(printed.stdout).t2i.exact["R@1"]).toBe(rep.t2i.exact["R@1"]);
+  });
 });
