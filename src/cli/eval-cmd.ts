@@ -33,7 +33,7 @@ export function evalTable(r: EvalReport): string {
     const metricKeys = Object.keys(d.exact).filter((k) => k.startsWith("R@") || k.startsWith("hit@"));
     const rows: (string | number)[][] = [];
     const add = (name: string, param: string, e: EvalRow) =>
-      rows.push([name, param, ...metricKeys.map((k) => e[k].toFixed(3)), e["recall_vs_exact@10"]?.toFixed(3) ?? "1.000", e.scanned_frac.toFixed(3), e.ms_p50.toFixed(3), e.ms_p99.toFixed(3), e.speedup?.toFixed(1) ?? "1.0"]);
+      rows.push([name, param, ...metricKeys.map((k) => e[k].toFixed(3)), e["recall_vs_exact@10"]?.toFixed(3) ?? "1.000", (e.scanned_frac?.toFixed(3) ?? "n/a"), e.ms_p50.toFixed(3), e.ms_p99.toFixed(3), e.speedup?.toFixed(1) ?? "1.0"]);
     add("exact", "", d.exact);
     for (const e of d.ivf) add("ivf", `nprobe=${e.nprobe}`, e);
     for (const e of d.hnsw) add("hnsw", `ef=${e.ef}`, e);

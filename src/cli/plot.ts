@@ -2,7 +2,7 @@ import type { EvalReport, EvalRow } from "../collection/index.js";
 
 const W = 900;
 const H = 360;
-const PAD = { l: 56, r: 16, t: 36, b: 44 };
+const PAD = { l: 56, r: 44, t: 36, b: 44 };
 const COLORS: Record<string, string> = { exact: "#111", ivf: "#d1495b", hnsw: "#2e86ab" };
 
 interface Series {
