@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { parseNpy, parseNpyInts } from "../../src/core/npy.js";
+import { bruteZeroShot, loadCifar } from "../fixtures/cifar.js";
 import { Collection } from "../../src/collection/index.js";
 import { clipdb, DATA } from "./helpers.js";
 
@@ -22,22 +22,14 @@ function writeNpy(path: string, data: Float32Array, rows: number, dim: number): 
   writeFileSync(path, Buffer.concat([head, Buffer.from(header, "latin1"), Buffer.from(data.buffer, data.byteOffset, data.byteLength)]));
 }
 
-const vision = parseNpy(readFileSync(join(CIFAR, "vision.npy")));
-const text = parseNpy(readFileSync(join(CIFAR, "text.npy")));
-const labels = parseNpyInts(readFileSync(join(CIFAR, "labels.npy")));
-const classes = readFileSync(join(CIFAR, "classes.txt"), "utf8").trim().split("\n");
-const imageIds = readFileSync(join(CIFAR, "ids.txt"), "utf8").trim().split("\n");
+const cifar = loadCifar();
+const { text, labels, classes, ids: imageIds } = cifar;
 
 beforeAll(() => {
   tmp = mkdtempSync(join(tmpdir(), "clipdb-import-"));
   db = join(tmp, "db");
   // One text row per class: the first row of text.npy whose image has that label.
-  const rows = new Float32Array(classes.length * text.dim);
-  classes.forEach((_, c) => {
-    const i = labels.indexOf(c);
-    rows.set(text.data.subarray(i * text.dim, (i + 1) * text.dim), c * text.dim);
-  });
-  writeNpy(join(tmp, "classes.npy"), rows, classes.length, text.dim);
+  writeNpy(join(tmp, "classes.npy"), cifar.classRows, classes.length, text.dim);
   writeFileSync(join(tmp, "classes.txt"), classes.join("\n") + "\n");
 });
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -52,19 +44,7 @@ describe("importing precomputed vectors (CIFAR-10, OpenCLIP ViT-B-32)", () => {
     expect(t.json).toMatchObject({ added: 10 });
 
     // Brute force, computed here: argmax over the 10 class vectors of each image's inner product.
-    let bruteCorrect = 0;
-    for (let i = 0; i < vision.rows; i++) {
-      let best = -Infinity;
-      let arg = -1;
-      for (let c = 0; c < classes.length; c++) {
-        const ti = labels.indexOf(c);
-        let s = 0;
-        for (let d = 0; d < vision.dim; d++) s += vision.data[i * vision.dim + d] * text.data[ti * text.dim + d];
-        if (s > best) [best, arg] = [s, c];
-      }
-      if (arg === labels[i]) bruteCorrect++;
-    }
-    const brute = bruteCorrect / vision.rows;
+    const brute = bruteZeroShot(cifar);
     expect(brute).toBeCloseTo(0.703, 3);
 
     const col = await Collection.open(db, { create: false });

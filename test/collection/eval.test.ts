@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { parseNpy, parseNpyInts } from "../../src/core/npy.js";
+import { parseNpy } from "../../src/core/npy.js";
+import { bruteZeroShot, loadCifar } from "../fixtures/cifar.js";
 import { Collection } from "../../src/collection/index.js";
 
 const DATA = resolve(__dirname, "../../../shared/data");
@@ -53,33 +54,13 @@ describe("eval on real CLIP vectors", () => {
   });
 
   it("gives the brute-force CIFAR-10 zero-shot accuracy as exact i2t R@1", async () => {
-    const dir = join(DATA, "cifar10-openclip-b32");
-    const vision = parseNpy(readFileSync(join(dir, "vision.npy")));
-    const text = parseNpy(readFileSync(join(dir, "text.npy")));
-    const labels = parseNpyInts(readFileSync(join(dir, "labels.npy")));
-    const classes = readFileSync(join(dir, "classes.txt"), "utf8").trim().split("\n");
-    const firstOf = classes.map((_, c) => labels.indexOf(c));
-    let correct = 0;
-    for (let i = 0; i < vision.rows; i++) {
-      let best = -Infinity;
-      let arg = -1;
-      firstOf.forEach((row, c) => {
-        let s = 0;
-        for (let d = 0; d < vision.dim; d++) s += vision.data[i * vision.dim + d] * text.data[row * text.dim + d];
-        if (s > best) [best, arg] = [s, c];
-      });
-      if (arg === labels[i]) correct++;
-    }
-    const brute = correct / vision.rows;
+    const c = loadCifar();
+    const brute = bruteZeroShot(c);
     expect(brute).toBeCloseTo(0.703, 3);
-
     const col = await Collection.open(join(tmp, "cifar"));
-    const ids = readFileSync(join(dir, "ids.txt"), "utf8").trim().split("\n");
-    await col.addVectors({ vectors: vision.data, dim: vision.dim, ids, modality: "image" });
-    const rows = new Float32Array(classes.length * text.dim);
-    firstOf.forEach((row, c) => rows.set(text.data.subarray(row * text.dim, (row + 1) * text.dim), c * text.dim));
-    await col.addVectors({ vectors: rows, dim: text.dim, ids: classes, modality: "text" });
-    col.addPairs(ids.map((id, i) => ({ imageId: id, textId: classes[labels[i]] })));
+    await col.addVectors({ vectors: c.vision.data, dim: c.vision.dim, ids: c.ids, modality: "image" });
+    await col.addVectors({ vectors: c.classRows, dim: c.text.dim, ids: c.classes, modality: "text" });
+    col.addPairs(c.ids.map((id, i) => ({ imageId: id, textId: c.classes[c.labels[i]] })));
     const r = await col.evaluate({ indexes: ["exact"], directions: ["i2t"], ks: [1], hitKs: [1] });
     expect(r.i2t!.exact["R@1"]).toBe(Math.round(brute * 1e4) / 1e4);
     await col.close();
