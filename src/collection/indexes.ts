@@ -6,6 +6,7 @@ import { FlatIndex, HnswIndex, IvfIndex, crossModalCentroids, formatSpec, loadIn
 import type { ModalityIndexes } from "../query/plan.js";
 import type { Store } from "../store/index.js";
 import type { IndexStatus } from "./types.js";
+import { LazyFlat } from "./lazy-flat.js";
 
 /** An index that can list the offsets it holds (every clipdb index can). */
 type ListableIndex = VectorIndex & { offsets(): Uint32Array };
@@ -86,17 +87,21 @@ export class IndexSet {
       return this.sets;
     }
     if (this.generation < 0) await this.load(model.dim);
-    else for (const [modality, set] of this.sets) for (const idx of this.all(set)) this.reconcile(idx, modality);
+    else {
+      for (const [modality, set] of this.sets) {
+        for (const idx of this.all(set)) {
+          if (idx instanceof LazyFlat && !idx.loaded) idx.invalidate();
+          else this.reconcile(idx, modality);
+        }
+      }
+    }
     this.generation = gen;
     return this.sets;
   }
 
   private async load(dim: number): Promise<void> {
     for (const modality of MODALITIES) {
-      const { offsets, xs } = this.store.vectors(modality);
-      const flat = new FlatIndex(dim);
-      if (offsets.length) flat.add(offsets, xs);
-      this.sets.set(modality, { flat });
+      this.sets.set(modality, { flat: new LazyFlat(this.store, modality, dim) });
     }
     for (const rec of this.records()) {
       const path = join(this.dir, rec.file);
@@ -130,7 +135,7 @@ export class IndexSet {
     if (this.generation < 0 || offsets.length === 0) return;
     let set = this.sets.get(modality);
     if (!set) {
-      set = { flat: new FlatIndex(xs.length / offsets.length) };
+      set = { flat: new LazyFlat(this.store, modality, xs.length / offsets.length) };
       this.sets.set(modality, set);
     }
     for (const idx of this.all(set)) {
