@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Collection } from "../../src/collection/index.js";
@@ -66,4 +66,34 @@ describe("clipdb add survives kill -9 at random points", () => {
     await a.close();
     await b.close();
   }, 600_000);
+
+  it("stops cleanly after the current batch on Ctrl-C (SIGINT), keeping what was committed", async () => {
+    const db = join(tmp, "sigint");
+    const child = clipdbAsync(["add", join(FLICKR, "images"), "--captions", join(FLICKR, "captions.tsv"), "--db", db, "--model", model, "--batch-size", "8"]);
+    let stderr = "";
+    child.stderr.on("data", (d) => (stderr += d));
+    const exit = new Promise<number | null>((r) => child.once("exit", (code) => r(code)));
+    // Interrupt once the first batch is committed, so there is something to keep.
+    for (let t = 0; t < 600; t++) {
+      await new Promise((r) => setTimeout(r, 100));
+      if (!existsSync(join(db, "clipdb.sqlite"))) continue;
+      const peek = await Collection.open(db, { create: false });
+      const n = peek.stats().images;
+      await peek.close();
+      if (n > 0) break;
+    }
+    child.kill("SIGINT");
+    const code = await exit;
+    expect(code).toBe(130);
+    expect(stderr).toMatch(/stopping after the current batch/);
+    expect(stderr).toMatch(/Committed work is kept; run the command again to finish/);
+    const col = await Collection.open(db, { create: false });
+    const s = col.stats();
+    expect(s.images).toBeGreaterThan(0);
+    expect(s.images).toBeLessThan(1000);
+    expect(s.texts).toBe(s.images * 5);
+    await col.close();
+    // The collection remembers its model: another one is refused.
+    await expect(Collection.open(db, { model: "Xenova/clip-vit-base-patch16" })).rejects.toMatchObject({ code: "MODEL_MISMATCH" });
+  }, 120_000);
 });
