@@ -2,7 +2,7 @@ import { readFileSync, existsSync } from "node:fs";
 import { extname, resolve, sep } from "node:path";
 import { ClipdbError } from "../core/errors.js";
 import { parseF32, parseNpy } from "../core/npy.js";
-import type { Collection } from "../collection/index.js";
+import { ownCaptions, type Collection } from "../collection/index.js";
 import type { AddSummary, ImageInput, TextInput } from "../collection/index.js";
 import { readCaptions } from "./captions.js";
 import { EXIT } from "./output.js";
@@ -75,7 +75,7 @@ export async function runAdd(col: Collection, paths: string[], f: AddFlags, sign
 async function prune(col: Collection, paths: string[]): Promise<number> {
   const roots = paths.map((p) => resolve(p));
   const gone = col.sources().filter((s) => roots.some((r) => s.source === r || s.source.startsWith(r + sep)) && !existsSync(s.source));
-  const ids = gone.flatMap((s) => [s.id, ...(col.get(s.id)?.pairs.filter((p) => p.startsWith(`${s.id}#`)) ?? [])]);
+  const ids = gone.flatMap((s) => [s.id, ...ownCaptions(s.id, col.get(s.id)?.pairs ?? [])]);
   return ids.length ? col.remove(ids) : 0;
 }
 

@@ -6,7 +6,7 @@ import { FlatIndex, HnswIndex, IvfIndex, crossModalCentroids, formatSpec, loadIn
 import type { ModalityIndexes } from "../query/plan.js";
 import type { Store } from "../store/index.js";
 import type { IndexStatus } from "./types.js";
-import { LazyFlat } from "./lazy-flat.js";
+import { LazyFlat, countOf } from "./lazy-flat.js";
 
 /** An index that can list the offsets it holds (every clipdb index can). */
 type ListableIndex = VectorIndex & { offsets(): Uint32Array };
@@ -255,7 +255,7 @@ export class IndexSet {
       if (opts.route !== "none" && opts.route !== "query") throw new ClipdbError("INVALID_ARGUMENT", { name: "route", reason: `'${String(opts.route)}' is not none or query` });
       if (opts.route === "none") return "none";
     }
-    const other = this.store.liveOffsets(modality === "image" ? "text" : "image").length;
+    const other = countOf(this.store, modality === "image" ? "text" : "image");
     return own && other >= MIN_ROUTE_QUERIES ? "query" : "none";
   }
 
@@ -284,7 +284,7 @@ export class IndexSet {
   private describe(r: IndexRecord): IndexStatus {
     const path = join(this.dir, r.file);
     const loaded = this.sets.get(r.modality)?.[r.type];
-    const live = this.store.liveOffsets(r.modality).length;
+    const live = countOf(this.store, r.modality);
     const size = loaded ? loaded.size : live;
     return {
       type: r.type,

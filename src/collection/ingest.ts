@@ -36,6 +36,11 @@ export function captionId(imageId: string, n: number): string {
   return `${imageId}#${n}`;
 }
 
+/** The caption items an image owns, among the ids paired with it (other paired texts are left out). */
+export function ownCaptions(imageId: string, paired: string[]): string[] {
+  return paired.filter((t) => t.startsWith(`${imageId}#`));
+}
+
 /**
  * Ingests images (and their captions as paired text items) in batches: each batch is embedded,
  * then committed in one transaction, then added to the loaded indexes. A file whose content hash
@@ -121,7 +126,7 @@ async function commitImages(store: Store, indexes: IndexSet, emb: Embedder, file
   const replaced = ok.filter((r) => r.replaces).map((r) => r.id);
   let removed: Uint32Array = new Uint32Array(0);
   const records = store.transaction(() => {
-    if (replaced.length) removed = store.remove([...replaced, ...replaced.flatMap((id) => store.pairedIds(id).filter((t) => t.startsWith(`${id}#`)))]);
+    if (replaced.length) removed = store.remove([...replaced, ...replaced.flatMap((id) => ownCaptions(id, store.pairedIds(id)))]);
     return store.addItems(items, xs, pairs);
   });
   indexes.remove(removed);

@@ -2,6 +2,12 @@ import type { Hits, Modality, SearchOptions } from "../core/types.js";
 import { FlatIndex } from "../index/index.js";
 import type { Store } from "../store/index.js";
 
+/** Live items of one modality, from the store's counts (no offsets are read). */
+export function countOf(store: Store, modality: Modality): number {
+  const c = store.counts();
+  return modality === "image" ? c.images : c.texts;
+}
+
 /**
  * The exact index of one modality, read from the store's vectors on first use rather than at open.
  * Opening a large collection to answer IVF or HNSW queries then reads no vectors at all (a 1M × 512
@@ -33,11 +39,7 @@ export class LazyFlat {
   /** Vectors held; counted in the store while not loaded (and cached until the next change). */
   get size(): number {
     if (this.inner) return this.inner.size;
-    if (this.count === undefined) {
-      const c = this.store.counts();
-      this.count = this.modality === "image" ? c.images : c.texts;
-    }
-    return this.count;
+    return (this.count ??= countOf(this.store, this.modality));
   }
 
   /** Forgets the cached count (another process wrote to the store). */
