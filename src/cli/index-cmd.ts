@@ -1,7 +1,7 @@
 import type { Command } from "commander";
 import { ClipdbError } from "../core/errors.js";
 import { common, int, print, withCollection } from "./common.js";
-import { humanBytes, table } from "./output.js";
+import { EXIT, humanBytes, indexTable, table } from "./output.js";
 
 /** Registers `clipdb index build|status|drop`. */
 export function registerIndex(program: Command): Command {
@@ -33,7 +33,7 @@ export function registerIndex(program: Command): Command {
       await withCollection(f, false, async (col) => {
         const st = col.indexStatus();
         print(f, { indexes: st }, () =>
-          st.length ? table(["index", "modality", "spec", "size", "pending", "bytes"], st.map((b) => [b.type, b.modality, b.spec, b.size, b.pending, humanBytes(b.bytes)])) : "no indexes built (exact search only)",
+          st.length ? indexTable(st) : "no indexes built (exact search only)",
         );
       });
     });
@@ -42,8 +42,21 @@ export function registerIndex(program: Command): Command {
     .requiredOption("--type <type>", "ivf or hnsw")
     .action(async (f) => {
       await withCollection(f, false, async (col) => {
-        col.dropIndex(f.type);
+        if (f.type !== "ivf" && f.type !== "hnsw") throw new ClipdbError("INVALID_ARGUMENT", { name: "type", reason: `'${f.type}' is not ivf or hnsw` });
+        await col.dropIndex(f.type);
         print(f, { dropped: f.type }, () => `dropped ${f.type}`);
+      });
+    });
+  common(index.command("compact"))
+    .description("fold the changes made since each index file was written into new files (also done automatically once they pass 10% of the index or 4096 items)")
+    .action(async (f) => {
+      await withCollection(f, false, async (col) => {
+        const t0 = performance.now();
+        const compacted = await col.compactIndexes();
+        const s = ((performance.now() - t0) / 1000).toFixed(2);
+        const damaged = col.indexStatus().filter((b) => b.damaged);
+        print(f, { compacted, seconds: Number(s), damaged }, () => `${compacted.length ? `compacted ${compacted.join(", ")} in ${s} s` : "nothing to compact"}${damaged.length ? `\n${indexTable(damaged)}` : ""}`);
+        return damaged.length ? EXIT.partial : EXIT.ok;
       });
     });
   return index;

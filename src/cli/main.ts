@@ -7,7 +7,7 @@ import { runSearch, searchJson, searchTable } from "./search.js";
 import { registerIndex } from "./index-cmd.js";
 import { registerServe } from "./serve.js";
 import { registerEval } from "./eval-cmd.js";
-import { EXIT, humanBytes, reportError, table } from "./output.js";
+import { EXIT, humanBytes, indexTable, reportError } from "./output.js";
 
 
 const program = new Command()
@@ -57,7 +57,7 @@ common(program.command("search"), true)
   .option("--dim <n>", "dimension of a .f32 --vector-file", int)
   .option("--k <n>", "results", int, 10)
   .option("--modality <m>", "image, text or any", "any")
-  .option("--index <kind>", "exact, ivf or hnsw (default: the tuned default, else exact)")
+  .option("--index <kind>", "auto, exact, ivf or hnsw (default auto: a built HNSW, else IVF, index above 10,000 vectors per modality, else exact)")
   .option("--nprobe <n>", "IVF lists probed (default: tuned, else 16)", int)
   .option("--ef <n>", "HNSW search breadth (default: tuned, else 64)", int)
   .option("--where <key=value>", "metadata filter (repeatable)", (v: string, acc: string[] = []) => [...acc, v])
@@ -92,7 +92,7 @@ common(program.command("stats"))
           `model   ${s.model ?? "-"}`,
           `size    ${humanBytes(s.bytes)}`,
           s.indexes.length
-            ? table(["index", "modality", "spec", "size", "pending", "bytes"], s.indexes.map((i) => [i.type, i.modality, i.spec, i.size, i.pending, humanBytes(i.bytes)]))
+            ? indexTable(s.indexes)
             : "indexes none (exact search only)",
         ].join("\n"),
       );

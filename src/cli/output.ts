@@ -41,3 +41,10 @@ export function humanBytes(b: number): string {
   }
   return `${i ? b.toFixed(1) : b} ${units[i]}`;
 }
+
+/** The table of built indexes (stats, index status): state is "ok" or "DAMAGED: <what>". */
+export function indexTable(rows: { type: string; modality: string; spec: string; size: number; pending: number; bytes: number; damaged?: string }[]): string {
+  const t = table(["index", "modality", "spec", "size", "pending", "bytes", "state"], rows.map((b) => [b.type, b.modality, b.spec, b.size, b.pending, humanBytes(b.bytes), b.damaged ? "DAMAGED" : "ok"]));
+  const notes = rows.filter((b) => b.damaged).map((b) => `${b.type}/${b.modality}: ${b.damaged}`);
+  return notes.length ? `${t}\n${notes.join("\n")}` : t;
+}

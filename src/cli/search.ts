@@ -2,7 +2,7 @@ import { readFileSync, existsSync } from "node:fs";
 import { extname } from "node:path";
 import { ClipdbError } from "../core/errors.js";
 import { parseF32, parseNpy } from "../core/npy.js";
-import type { Collection, IndexKind, QueryInput, SearchResult } from "../collection/index.js";
+import type { Collection, IndexChoice, QueryInput, SearchResult } from "../collection/index.js";
 import { clip, table } from "./output.js";
 
 /** Options of `clipdb search`. */
@@ -14,7 +14,7 @@ export interface SearchFlags {
   dim?: number;
   k: number;
   modality?: "image" | "text" | "any";
-  index?: IndexKind;
+  index?: IndexChoice;
   nprobe?: number;
   ef?: number;
   where?: string[];

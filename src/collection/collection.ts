@@ -3,13 +3,14 @@ import { readFile, writeFile, rename, mkdir } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { createHash } from "node:crypto";
 import { ClipdbError } from "../core/errors.js";
+import { testPoint } from "../core/testpoint.js";
 import { normalizeRows } from "../core/vectors.js";
 import type { Modality } from "../core/types.js";
 import { DEFAULT_MODEL, loadEmbedder, thumbnailJpeg, type Embedder } from "../embed/index.js";
 import { Store } from "../store/index.js";
-import { DEFAULT_EVAL, evaluate, groundTruth, parseQuery, runPlan, tuneSetting, type EvalConfig, type EvalReport, type IndexKind, type TunePoint } from "../query/index.js";
-import { IndexSet, type BuildOptions } from "./indexes.js";
-import { addImages, addTexts } from "./ingest.js";
+import { DEFAULT_EVAL, evaluate, groundTruth, parseQuery, runPlan, tuneSetting, type EvalConfig, type EvalReport, type IndexChoice, type TunePoint } from "../query/index.js";
+import { IndexSet, type BuildOptions, type IndexSetOptions } from "./indexes.js";
+import { addImages, addTexts, withOwnCaptions } from "./ingest.js";
 import { importVectors, type VectorImport } from "./import.js";
 import { contentHash, sniffImage } from "./files.js";
 import type {
@@ -34,6 +35,8 @@ export interface OpenOptions {
   threads?: number;
   /** Create the collection when the folder holds none; default true. */
   create?: boolean;
+  /** When index deltas are folded into their files (see COMPACT_MIN); defaults suit most uses. */
+  compaction?: IndexSetOptions;
   /** Download progress of the model, when it is fetched. */
   onModelProgress?: (p: { file: string; loaded: number; total: number; status: string }) => void;
 }
@@ -58,21 +61,36 @@ export class Collection implements CollectionApi {
     if (opts.embedder) this.embedderP = Promise.resolve(opts.embedder);
   }
 
-  /** Opens (or creates) the collection in `dir`. NOT_FOUND when create is false and there is none. */
+  /**
+   * Opens (or creates) the collection in `dir`. NOT_FOUND when create is false and there is none.
+   * A folder whose database file is missing or empty while index files remain is STORE_CORRUPT
+   * (never silently a new, empty collection). Temporary files of killed index saves are removed.
+   */
   static async open(dir: string, opts: OpenOptions = {}): Promise<Collection> {
     const abs = resolve(dir);
-    if (opts.create === false && !existsSync(join(abs, DB_FILE))) {
+    const db = join(abs, DB_FILE);
+    const dbSize = statSync(db, { throwIfNoEntry: false })?.size;
+    if (!dbSize && existsSync(join(abs, "indexes")) && readdirSync(join(abs, "indexes")).some((f) => f.endsWith(".idx"))) {
+      throw new ClipdbError("STORE_CORRUPT", {
+        path: db,
+        reason: dbSize === undefined ? "its database file is missing, but index files remain" : "its database file is empty, but index files remain",
+        hint: "Restore clipdb.sqlite from a backup; to start over, delete the folder.",
+      });
+    }
+    if (opts.create === false && dbSize === undefined) {
       throw new ClipdbError("NOT_FOUND", { what: "collection", id: abs, hint: "Create one with 'clipdb add <files>' or pass --db <dir>." });
     }
     mkdirSync(abs, { recursive: true });
     const store = Store.open(abs);
-    const col = new Collection(abs, store, new IndexSet(store, abs), opts);
+    const indexes = new IndexSet(store, abs, opts.compaction);
+    const col = new Collection(abs, store, indexes, opts);
     const recorded = store.model();
     const wanted = opts.embedder?.modelId ?? (opts.model && modelRef(opts.model));
     if (recorded && wanted && recorded.modelId !== wanted && store.getSetting("model_source") !== "imported") {
       store.close();
       throw new ClipdbError("MODEL_MISMATCH", { expected: recorded.modelId, got: wanted });
     }
+    indexes.clean();
     return col;
   }
 
@@ -114,25 +132,22 @@ export class Collection implements CollectionApi {
 
   /** Adds images (and their captions); see AddOptions for batching, progress and cancellation. */
   async addImages(inputs: ImageInput[], opts: AddOptions = {}): Promise<AddSummary> {
-    await this.indexes.sync();
-    const sum = await addImages(this.store, this.indexes, () => this.embedder(), join(this.dir, "files"), inputs, opts);
-    await this.indexes.save();
+    const sum = await addImages(this.store, () => this.embedder(), join(this.dir, "files"), inputs, opts);
+    await this.afterWrite();
     return sum;
   }
 
   /** Adds texts. */
   async addTexts(inputs: TextInput[], opts: AddOptions = {}): Promise<AddSummary> {
-    await this.indexes.sync();
-    const sum = await addTexts(this.store, this.indexes, () => this.embedder(), inputs, opts);
-    await this.indexes.save();
+    const sum = await addTexts(this.store, () => this.embedder(), inputs, opts);
+    await this.afterWrite();
     return sum;
   }
 
   /** Imports precomputed vectors, all or nothing. */
   async addVectors(imp: VectorImport): Promise<AddSummary> {
-    await this.indexes.sync();
-    const sum = importVectors(this.store, this.indexes, imp);
-    await this.indexes.save();
+    const sum = importVectors(this.store, imp);
+    await this.afterWrite();
     return sum;
   }
 
@@ -145,14 +160,13 @@ export class Collection implements CollectionApi {
   async search(query: QueryInput, params: SearchParams = {}): Promise<SearchResult> {
     const t0 = performance.now();
     const parsed = parseQuery(query);
-    const sets = await this.indexes.sync();
     const dim = this.dim;
     const k = params.k ?? 10;
     const modality = params.modality ?? "any";
     if (!["image", "text", "any"].includes(modality)) throw new ClipdbError("INVALID_ARGUMENT", { name: "modality", reason: `'${modality}' is not image, text or any` });
-    const index: IndexKind = params.index ?? this.store.getSetting<IndexKind>("default_index") ?? "exact";
-    if (!["exact", "ivf", "hnsw"].includes(index)) throw new ClipdbError("INVALID_ARGUMENT", { name: "index", reason: `'${index}' is not exact, ivf or hnsw` });
-    if (dim === null) return { results: [], ms: performance.now() - t0, index, scanned: 0 };
+    const index: IndexChoice = params.index ?? this.store.getSetting<IndexChoice>("default_index") ?? "auto";
+    if (!["exact", "ivf", "hnsw", "auto"].includes(index)) throw new ClipdbError("INVALID_ARGUMENT", { name: "index", reason: `'${index}' is not auto, exact, ivf or hnsw` });
+    if (dim === null) return { results: [], ms: performance.now() - t0, index: index === "auto" ? "exact" : index, scanned: 0 };
     let q: Float32Array;
     let exclude: number | undefined;
     switch (parsed.kind) {
@@ -174,6 +188,7 @@ export class Collection implements CollectionApi {
         q = normalizeRows(parsed.vector, dim, "query vector");
     }
     const modalities: Modality[] = modality === "any" ? ["image", "text"] : [modality];
+    const sets = await this.indexes.forSearch(index, modalities);
     const candidates = params.where && Object.keys(params.where).length
       ? new Map(modalities.map((m) => [m, this.store.offsetsWhere(params.where!, m)] as const))
       : undefined;
@@ -247,13 +262,25 @@ export class Collection implements CollectionApi {
     return { data: thumb, mime: "image/jpeg" };
   }
 
-  /** Removes items, their pairs, and their vectors from every index; returns how many were removed. */
+  /**
+   * Removes items, their pairs and vectors (and so from every index), and returns how many of
+   * `ids` were found and removed. Removing an image also removes the caption items it owns (`<id>#<n>`, added with it);
+   * texts added on their own and paired later stay. Adding the same image again restores it.
+   */
   async remove(ids: string[]): Promise<number> {
-    await this.indexes.sync();
-    const offsets = this.store.remove(ids);
-    this.indexes.remove(offsets);
-    await this.indexes.save();
-    return offsets.length;
+    const found = this.store.transaction(() => {
+      const n = new Set(ids.filter((id) => this.store.get(id) !== undefined)).size;
+      this.store.remove(withOwnCaptions(this.store, ids));
+      return n;
+    });
+    testPoint("rm:committed");
+    await this.afterWrite();
+    return found;
+  }
+
+  /** After a committed write: folds large index deltas into their files (never fails the write). */
+  private async afterWrite(): Promise<void> {
+    await this.indexes.compact(false);
   }
 
   /**
@@ -265,9 +292,17 @@ export class Collection implements CollectionApi {
     return this.indexes.build(opts);
   }
 
-  /** Drops a built index. */
-  dropIndex(type: "ivf" | "hnsw"): void {
-    this.indexes.drop(type);
+  /** Drops a built index and its files. */
+  async dropIndex(type: "ivf" | "hnsw"): Promise<void> {
+    await this.indexes.drop(type);
+  }
+
+  /**
+   * Folds every index's pending changes into new files now (`clipdb index compact`), so the next
+   * open replays nothing. Returns the indexes rewritten ("type:modality").
+   */
+  async compactIndexes(): Promise<string[]> {
+    return this.indexes.compact(true);
   }
 
   /**
@@ -279,7 +314,7 @@ export class Collection implements CollectionApi {
     const full: EvalConfig = { ...DEFAULT_EVAL, ...cfg };
     const model = this.store.model();
     if (!model) throw new ClipdbError("INVALID_ARGUMENT", { name: "collection", reason: "it is empty", hint: "Add captioned images first." });
-    let sets = await this.indexes.sync();
+    let sets = await this.indexes.all();
     const notes: string[] = [];
     for (const type of ["ivf", "hnsw"] as const) {
       if (!full.indexes.includes(type)) continue;
@@ -297,7 +332,7 @@ export class Collection implements CollectionApi {
    * there are pairs, otherwise items against their own modality), and stores them as defaults.
    */
   async tune(targetRecall = 0.95, sample = 500): Promise<{ type: "ivf" | "hnsw"; modality: Modality; param: string; value: number; reached: boolean; curve: TunePoint[] }[]> {
-    const sets = await this.indexes.sync();
+    const sets = await this.indexes.all();
     const pairs = this.store.pairs();
     const out = [];
     const chosen: Record<"ivf" | "hnsw", number[]> = { ivf: [], hnsw: [] };
@@ -325,7 +360,7 @@ export class Collection implements CollectionApi {
   }
 
   /** Records search defaults (used when a query does not say): index, nprobe, ef. */
-  setDefaults(d: { index?: IndexKind; nprobe?: number; ef?: number }): void {
+  setDefaults(d: { index?: IndexChoice; nprobe?: number; ef?: number }): void {
     if (d.index !== undefined) this.store.setSetting("default_index", d.index);
     if (d.nprobe !== undefined) this.store.setSetting("default_nprobe", d.nprobe);
     if (d.ef !== undefined) this.store.setSetting("default_ef", d.ef);
@@ -348,12 +383,15 @@ export class Collection implements CollectionApi {
     return this.indexes.status();
   }
 
-  /** Saves changed indexes and closes the store. Idempotent. */
+  /** Folds large index deltas into their files (see COMPACT_MIN) and closes the store. Idempotent. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await this.indexes.save();
-    this.store.close();
+    try {
+      await this.indexes.compact(false);
+    } finally {
+      this.store.close();
+    }
   }
 }
 

@@ -1,10 +1,9 @@
 import { ClipdbError } from "../core/errors.js";
+import { testPoint } from "../core/testpoint.js";
 import { normalizeRows } from "../core/vectors.js";
 import type { Modality } from "../core/types.js";
 import type { NewItem, Store } from "../store/index.js";
 import { contentHash } from "./files.js";
-import type { IndexSet } from "./indexes.js";
-import { addToIndexes } from "./ingest.js";
 import type { AddSummary } from "./types.js";
 
 /** Precomputed vectors to import: row i gets ids[i]; with pairIds, text row i is a caption of image pairIds[i]. */
@@ -26,7 +25,7 @@ export interface VectorImport {
  * Row count, id count, pair-id count and dimension are all checked first (INVALID_ARGUMENT or
  * DIM_MISMATCH, nothing written). Rows whose id already holds the same vector are skipped.
  */
-export function importVectors(store: Store, indexes: IndexSet, imp: VectorImport): AddSummary {
+export function importVectors(store: Store, imp: VectorImport): AddSummary {
   const { dim, ids } = imp;
   if (!Number.isInteger(dim) || dim <= 0) throw new ClipdbError("INVALID_ARGUMENT", { name: "dim", reason: `must be a positive integer, got ${dim}` });
   if (imp.vectors.length % dim !== 0) {
@@ -76,7 +75,7 @@ export function importVectors(store: Store, indexes: IndexSet, imp: VectorImport
     }
     return store.addItems(items, sub, pairs);
   });
-  addToIndexes(indexes, records, sub, dim);
+  testPoint("add:batch");
   sum.added = records.length;
   sum.ids = records.map((r) => r.id);
   return sum;

@@ -1,6 +1,6 @@
 export * from "./types.js";
 export { Collection, DEFAULT_MODEL, type OpenOptions } from "./collection.js";
-export { defaultNlist, type BuildOptions } from "./indexes.js";
+export { defaultNlist, COMPACT_MIN, COMPACT_FRACTION, type BuildOptions, type IndexSetOptions } from "./indexes.js";
 export { ownCaptions } from "./ingest.js";
 export type { VectorImport } from "./import.js";
 export type { EvalConfig, EvalReport, EvalRow, DirectionReport, TunePoint } from "../query/index.js";

@@ -1,228 +1,240 @@
-import { mkdirSync, statSync, existsSync, rmSync } from "node:fs";
+import { mkdirSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
-import type { Modality, VectorIndex } from "../core/types.js";
+import type { Hits, Modality, SearchOptions, VectorIndex } from "../core/types.js";
 import { ClipdbError } from "../core/errors.js";
-import { FlatIndex, HnswIndex, IvfIndex, crossModalCentroids, formatSpec, loadIndex } from "../index/index.js";
-import type { ModalityIndexes } from "../query/plan.js";
-import type { Store } from "../store/index.js";
+import { testPoint } from "../core/testpoint.js";
+import { DeltaIndex, loadIndex, type BaseIndex } from "../index/index.js";
+import { AUTO_EXACT_BELOW, type IndexChoice, type ModalityIndexes } from "../query/index.js";
+import type { Store, StoreChanges } from "../store/index.js";
 import type { IndexStatus } from "./types.js";
 import { LazyFlat, countOf } from "./lazy-flat.js";
+import { makeIndex, type BuildOptions } from "./index-build.js";
+import {
+  INDEX_DIR, IndexLock, asIndexCorrupt, cleanIndexDir, indexFileName, quickCheck, readRecords, writeRecords, type IndexRecord,
+} from "./index-files.js";
 
-/** An index that can list the offsets it holds (every clipdb index can). */
-type ListableIndex = VectorIndex & { offsets(): Uint32Array };
+export { defaultNlist, type BuildOptions } from "./index-build.js";
 
-/** How to build an approximate index. */
-export interface BuildOptions {
-  type: "ivf" | "hnsw";
-  /** IVF lists; default clamp(4·√n, 1, n/39) per modality, so each list trains on ≥ 39 points. */
-  nlist?: number;
-  /** HNSW graph degree; default 32. Higher is more exact, bigger and slower to build. */
-  m?: number;
-  /** IVF: which vectors train the centroids; default "self" (the index's own modality). */
-  trainOn?: Modality | "all" | "self";
-  /**
-   * IVF: lists each vector is stored in; default 1. Higher costs `spill` times the memory; measured
-   * on Flickr30k-500 it lowers cross-modal recall at equal scanned fraction (bench/crossmodal.ts).
-   */
-  spill?: number;
-  /**
-   * IVF: how the lists are formed for the queries they will serve.
-   * - "query" (the DEFAULT when the collection holds both images and texts and `trainOn` is
-   *   "self"): query-aware lists (`crossModalCentroids`), k-means on each vector's scores against
-   *   a sample of the other modality, so text queries over the image index (and image queries
-   *   over the text index) find their neighbours in fewer lists. Measured on Flickr30k-500
-   *   (IVF16, held-out queries): text to image recall@10 vs exact .59 / .84 at 10% / 25% scanned,
-   *   against .50 / .76 for "none"; image to text .56 / .81 against .44 / .70. Costs one pass of
-   *   dim * dim multiply-adds per k-means training vector (at most 50k, or 64 * nlist) at build
-   *   time; search cost is unchanged. On the 100k synthetic gap set (a pure translation gap,
-   *   where shifting queries by the gap is best) it gives text to image .967 vs .974 for "none" at
-   *   2% scanned, and image to text .964 vs .743.
-   * - "none": plain k-means on the `trainOn` vectors (the default with one modality).
-   */
-  route?: "none" | "query";
-  /** Which modalities get an index; default every modality that has items. */
-  modalities?: Modality[];
+/**
+ * When an index's delta (changes since its file was written) reaches max(COMPACT_MIN, size *
+ * COMPACT_FRACTION) changes, it is folded into a new file: on `close()`, after a write, or with
+ * `clipdb index compact`. Defaults 4096 and 0.1: a delta scan costs dim multiply-adds per row,
+ * so 4096 rows add about 1.5 ms to a query on the dev VM, and a 10% delta keeps the amortised
+ * rewrite cost per written item at about 10 items' worth of file.
+ */
+export const COMPACT_MIN = 4096;
+/** See COMPACT_MIN. */
+export const COMPACT_FRACTION = 0.1;
+
+/** Options of an IndexSet. */
+export interface IndexSetOptions {
+  /** Smallest delta that is compacted automatically; default COMPACT_MIN. */
+  compactMin?: number;
+  /** Delta, as a fraction of the file's size, that is compacted automatically; default COMPACT_FRACTION. */
+  compactFraction?: number;
 }
 
-/** A persisted approximate index, as recorded in the store's settings. */
-interface IndexRecord {
-  type: "ivf" | "hnsw";
-  modality: Modality;
-  spec: string;
-  file: string;
-  /** Store generation the file reflects. */
-  generation: number;
+/** One recorded index in this process: its record, and once loaded its base + delta and the generation applied. */
+interface Slot {
+  rec: IndexRecord;
+  idx?: DeltaIndex;
+  gen: number;
+  error?: ClipdbError;
+  loading?: Promise<void>;
+}
+
+/** Changes since a generation with the vectors of the added items of some modalities. */
+interface Batch {
+  to: number;
+  removed: Uint32Array;
+  added: Map<Modality, { offsets: Uint32Array; xs: Float32Array | null }>;
 }
 
 const MODALITIES: Modality[] = ["image", "text"];
-const SETTING = "indexes";
-/** Vectors of the other modality needed before an IVF build uses query-aware lists. */
-const MIN_ROUTE_QUERIES = 16;
-
-/** Default IVF nlist for n vectors: about 4·√n, with at least 39 training points per list. */
-export function defaultNlist(n: number): number {
-  return Math.max(1, Math.min(Math.round(4 * Math.sqrt(n)), Math.floor(n / 39)));
-}
+const keyOf = (type: string, modality: Modality) => `${type}:${modality}`;
 
 /**
- * The indexes of an open collection: an exact Flat index per modality, loaded from the store's
- * vectors, plus the IVF and HNSW indexes that were built, loaded from their files without
- * retraining. Files that are behind the store (a crash after a commit, or another process's
- * writes) are brought up to date by adding and removing the offsets that differ.
+ * The indexes of an open collection: an exact Flat index per modality, read from the store on
+ * first exact search, plus the IVF and HNSW indexes recorded in the store's settings, each loaded
+ * from its file on first use.
+ *
+ * Writes never touch index files. The store is the source of truth and logs every commit's change
+ * (see `Store.changesSince`); before each search this set replays the commits it has not applied,
+ * its own and other processes' alike, into each loaded index's delta (`DeltaIndex`), so a write of
+ * m items costs O(m) here. A reader further behind than the log reconciles in full (compares
+ * offsets). Index records (build, rebuild, compaction, drop) are re-read at every sync, so a
+ * running server sees another process's builds at its next query.
+ *
+ * A damaged or missing index file only disables that index: exact search, writes, builds and drops
+ * go on, `status()` reports it, and searches that ask for it get INDEX_CORRUPT.
  */
 export class IndexSet {
-  private sets = new Map<Modality, ModalityIndexes>();
-  private generation = -1;
-  private dirty = new Set<ListableIndex>();
+  private flats = new Map<Modality, LazyFlat>();
+  private flatGen = -1;
+  private slots = new Map<string, Slot>();
+  private recordsRaw: string | null = null;
+  private readonly lock: IndexLock;
+  private readonly compactMin: number;
+  private readonly compactFraction: number;
 
-  constructor(private readonly store: Store, private readonly dir: string) {}
+  constructor(private readonly store: Store, private readonly dir: string, opts: IndexSetOptions = {}) {
+    this.lock = new IndexLock(store);
+    this.compactMin = opts.compactMin ?? COMPACT_MIN;
+    this.compactFraction = opts.compactFraction ?? COMPACT_FRACTION;
+  }
 
-  /** Loads every index on first use and catches up with writes made by other processes. */
-  async sync(): Promise<Map<Modality, ModalityIndexes>> {
+  /** Removes temporary files of killed saves and files of replaced indexes (when no other process holds the lock). */
+  clean(): string[] {
+    return cleanIndexDir(this.store, this.dir, this.lock);
+  }
+
+  /** Re-reads the index records and replays the store's new commits into everything loaded. Cheap when nothing changed. */
+  sync(): void {
+    const raw = this.store.getSettingRaw("indexes") ?? "[]";
+    if (raw !== this.recordsRaw) this.applyRecords(raw);
     const gen = this.store.generation();
-    if (gen === this.generation) return this.sets;
     const model = this.store.model();
     if (!model) {
-      this.generation = gen;
-      return this.sets;
+      this.flatGen = gen;
+      return;
     }
-    if (this.generation < 0) await this.load(model.dim);
-    else {
-      for (const [modality, set] of this.sets) {
-        for (const idx of this.all(set)) {
-          if (idx instanceof LazyFlat && !idx.loaded) idx.invalidate();
-          else this.reconcile(idx, modality);
-        }
+    const memo = new Map<number, Batch | null>();
+    if (this.flats.size === 0) {
+      for (const m of MODALITIES) this.flats.set(m, new LazyFlat(this.store, m, model.dim));
+      this.flatGen = gen;
+    } else if (gen !== this.flatGen) {
+      const need = MODALITIES.filter((m) => this.flats.get(m)!.loaded);
+      const batch = this.batch(this.flatGen, need, memo);
+      for (const [m, flat] of this.flats) {
+        if (!batch) flat.reset();
+        else flat.apply(batch.removed, batch.added.get(m)?.offsets, batch.added.get(m)?.xs ?? undefined);
       }
+      this.flatGen = batch?.to ?? gen;
     }
-    this.generation = gen;
-    return this.sets;
-  }
-
-  private async load(dim: number): Promise<void> {
-    for (const modality of MODALITIES) {
-      this.sets.set(modality, { flat: new LazyFlat(this.store, modality, dim) });
-    }
-    for (const rec of this.records()) {
-      const path = join(this.dir, rec.file);
-      const idx = (await loadIndex(path)) as ListableIndex;
-      const set = this.sets.get(rec.modality)!;
-      set[rec.type] = idx;
-      if (rec.generation !== this.store.generation()) this.reconcile(idx, rec.modality);
-    }
-  }
-
-  /** Adds and removes offsets so that `idx` holds exactly the store's live items of a modality. */
-  private reconcile(idx: ListableIndex, modality: Modality): void {
-    const live = this.store.liveOffsets(modality);
-    const liveSet = new Set(live);
-    const have = new Set(idx.offsets());
-    const extra = Uint32Array.from([...have].filter((o) => !liveSet.has(o)));
-    if (extra.length) idx.remove(extra);
-    const missing = live.filter((o) => !have.has(o));
-    if (missing.length) {
-      idx.add(missing, this.store.vectorsAt(missing));
-    }
-    if (extra.length || missing.length) this.dirty.add(idx);
-  }
-
-  private all(set: ModalityIndexes): ListableIndex[] {
-    return [set.flat, set.ivf, set.hnsw].filter((x): x is ListableIndex => x !== undefined);
-  }
-
-  /** Adds freshly committed vectors to every loaded index of their modality. */
-  add(modality: Modality, offsets: Uint32Array, xs: Float32Array): void {
-    if (this.generation < 0 || offsets.length === 0) return;
-    let set = this.sets.get(modality);
-    if (!set) {
-      set = { flat: new LazyFlat(this.store, modality, xs.length / offsets.length) };
-      this.sets.set(modality, set);
-    }
-    for (const idx of this.all(set)) {
-      idx.add(offsets, xs);
-      if (idx !== set.flat) this.dirty.add(idx);
-    }
-    this.generation = this.store.generation();
-  }
-
-  /** Removes offsets from every loaded index. */
-  remove(offsets: Uint32Array): void {
-    if (this.generation < 0 || offsets.length === 0) return;
-    for (const set of this.sets.values()) {
-      for (const idx of this.all(set)) {
-        idx.remove(offsets);
-        if (idx !== set.flat) this.dirty.add(idx);
-      }
-    }
-    this.generation = this.store.generation();
-  }
-
-  /** Writes every approximate index changed since it was last saved (atomic per file). */
-  async save(): Promise<void> {
-    if (this.dirty.size === 0) return;
-    const records = this.records();
-    for (const rec of records) {
-      const idx = this.sets.get(rec.modality)?.[rec.type] as ListableIndex | undefined;
-      if (!idx || !this.dirty.has(idx)) continue;
-      await idx.save(join(this.dir, rec.file));
-      rec.generation = this.store.generation();
-    }
-    this.store.setSetting(SETTING, records);
-    this.dirty.clear();
+    for (const slot of this.slots.values()) if (slot.idx && slot.gen !== gen) this.catchUp(slot, memo);
   }
 
   /**
-   * Builds (or rebuilds) an IVF or HNSW index per modality from the stored vectors, saves it, and
-   * swaps it in only when complete, so searches never see a half-built index.
+   * The indexes a search needs, loaded and up to date: exact always; for "ivf"/"hnsw" that index
+   * (INDEX_CORRUPT when it is damaged); for "auto" the HNSW, else the IVF, of each modality holding
+   * more than AUTO_EXACT_BELOW vectors, skipping damaged ones.
    */
-  async build(opts: BuildOptions): Promise<IndexStatus[]> {
-    await this.sync();
-    const model = this.store.model();
-    if (!model) return [];
-    const records = this.records().filter((r) => !(r.type === opts.type && (opts.modalities ?? MODALITIES).includes(r.modality)));
-    const built: IndexStatus[] = [];
-    mkdirSync(join(this.dir, "indexes"), { recursive: true });
-    for (const modality of opts.modalities ?? MODALITIES) {
-      const { offsets, xs } = this.store.vectors(modality);
-      const set = this.sets.get(modality);
-      if (!set || offsets.length === 0) continue;
-      const { idx, spec } = this.make(opts, modality, offsets, xs);
-      const file = join("indexes", `${opts.type}-${modality}.idx`);
-      await idx.save(join(this.dir, file));
-      set[opts.type] = idx;
-      this.dirty.delete(idx);
-      records.push({ type: opts.type, modality, spec, file, generation: this.store.generation() });
-      built.push(this.describe(records[records.length - 1]));
+  async forSearch(kind: IndexChoice, modalities: Modality[]): Promise<Map<Modality, ModalityIndexes>> {
+    this.sync();
+    const out = new Map<Modality, ModalityIndexes>();
+    for (const m of modalities) {
+      const flat = this.flats.get(m);
+      if (!flat) continue;
+      const set: ModalityIndexes = { flat };
+      out.set(m, set);
+      if (kind === "ivf" || kind === "hnsw") {
+        const slot = this.slots.get(keyOf(kind, m));
+        if (!slot) continue;
+        await this.ensure(slot);
+        if (slot.error) throw slot.error;
+        set[kind] = this.guarded(slot);
+      } else if (kind === "auto" && flat.size > AUTO_EXACT_BELOW) {
+        for (const t of ["hnsw", "ivf"] as const) {
+          const slot = this.slots.get(keyOf(t, m));
+          if (!slot) continue;
+          await this.ensure(slot);
+          if (slot.error) continue;
+          set[t] = this.guarded(slot);
+          break;
+        }
+      }
     }
-    this.store.setSetting(SETTING, records);
-    return built;
+    return out;
   }
 
-  /** Creates, trains and fills one index from a modality's vectors. */
-  private make(opts: BuildOptions, modality: Modality, offsets: Uint32Array, xs: Float32Array): { idx: ListableIndex; spec: string } {
-    const dim = xs.length / offsets.length;
-    let idx: ListableIndex;
-    let spec: string;
-    if (opts.type === "ivf") {
-      const nlist = Math.min(opts.nlist ?? defaultNlist(offsets.length), offsets.length);
-      const spill = opts.spill ?? 1;
-      const route = this.routeFor(opts, modality);
-      spec = formatSpec({ type: "ivf", nlist, spill, route });
-      const quantizer = new FlatIndex(dim);
-      if (route === "query") {
-        const queries = this.store.vectors(modality === "image" ? "text" : "image").xs;
-        quantizer.add(Uint32Array.from({ length: nlist }, (_, i) => i), crossModalCentroids(xs, queries, dim, nlist));
-      }
-      const ivf = new IvfIndex({ dim, nlist, quantizer, spill });
-      if (route === "none") ivf.train(this.trainingSet(modality, opts.trainOn ?? "self", xs));
-      idx = ivf as unknown as ListableIndex;
-    } else {
-      const m = opts.m ?? 32;
-      spec = `HNSW${m}`;
-      idx = new HnswIndex({ dim, m }) as unknown as ListableIndex;
+  /** Every index that loads, up to date (evaluation and tuning); damaged ones are left out. */
+  async all(): Promise<Map<Modality, ModalityIndexes>> {
+    this.sync();
+    const out = new Map<Modality, ModalityIndexes>();
+    for (const [m, flat] of this.flats) out.set(m, { flat });
+    for (const slot of this.slots.values()) {
+      await this.ensure(slot);
+      const set = out.get(slot.rec.modality);
+      if (slot.idx && set) set[slot.rec.type] = this.guarded(slot);
     }
-    idx.add(offsets, xs);
-    return { idx, spec };
+    return out;
+  }
+
+  /**
+   * Builds (or rebuilds) an IVF or HNSW index per modality from one snapshot of the stored vectors,
+   * writes it to a new file and records it, then removes the file it replaces. Holds the index
+   * lock (one build or save at a time across processes); writes of items go on meanwhile and are
+   * replayed into the new index at the next sync.
+   */
+  async build(opts: BuildOptions): Promise<IndexStatus[]> {
+    if (!this.store.model()) return [];
+    return this.lock.with(async () => {
+      this.sync();
+      const built: IndexStatus[] = [];
+      mkdirSync(join(this.dir, INDEX_DIR), { recursive: true });
+      for (const modality of opts.modalities ?? MODALITIES) {
+        const snap = this.store.snapshot(() => ({ gen: this.store.generation(), ...this.store.vectors(modality) }));
+        if (snap.offsets.length === 0) continue;
+        const { idx, spec } = makeIndex(this.store, opts, modality, snap.offsets, snap.xs);
+        const file = indexFileName(opts.type, modality, snap.gen);
+        await idx.save(join(this.dir, file));
+        testPoint("index:file-written");
+        const rec: IndexRecord = { type: opts.type, modality, spec, file, generation: snap.gen, size: snap.offsets.length };
+        this.replaceRecord(rec, new DeltaIndex(idx));
+        built.push(this.describe(rec));
+      }
+      return built;
+    });
+  }
+
+  /**
+   * Folds each index's delta into a new file when it holds at least max(compactMin, size *
+   * compactFraction) changes, or any change with `force`. Never throws: an index that fails to
+   * load or save is marked damaged (the store, the source of truth, is untouched). Returns the
+   * indexes compacted, as "type:modality".
+   */
+  async compact(force = false): Promise<string[]> {
+    const done: string[] = [];
+    this.sync();
+    for (const [key, slot] of [...this.slots]) {
+      if (slot.error || this.pendingOf(slot) < this.thresholdOf(slot.rec, force)) continue;
+      try {
+        const ok = await this.lock.with(async () => {
+          this.sync();
+          const cur = this.slots.get(key);
+          if (!cur || cur.error) return false;
+          await this.ensure(cur);
+          if (!cur.idx || cur.idx.pending < this.thresholdOf(cur.rec, force)) return false;
+          cur.idx.compact();
+          const file = indexFileName(cur.rec.type, cur.rec.modality, cur.gen);
+          await cur.idx.save(join(this.dir, file));
+          testPoint("index:file-written");
+          this.replaceRecord({ ...cur.rec, file, generation: cur.gen, size: cur.idx.size }, cur.idx, cur.gen);
+          return true;
+        });
+        if (ok) done.push(key);
+      } catch (e) {
+        const cur = this.slots.get(key);
+        if (cur) this.damage(cur, e);
+      }
+    }
+    return done;
+  }
+
+  /** Drops the approximate indexes of `type` and their files (holding the index lock). */
+  async drop(type: "ivf" | "hnsw"): Promise<void> {
+    await this.lock.with(() => {
+      this.sync();
+      const { records } = readRecords(this.store);
+      this.commitRecords(records.filter((r) => r.type !== type));
+      for (const r of records.filter((r) => r.type === type)) rmSync(join(this.dir, r.file), { force: true });
+    });
+  }
+
+  /** Built indexes with size, pending changes, bytes on disk, and damage (if any). */
+  status(): IndexStatus[] {
+    this.sync();
+    return [...this.slots.values()].map((s) => this.describe(s.rec));
   }
 
   /**
@@ -230,73 +242,179 @@ export class IndexSet {
    * (nothing is saved). Evaluation uses it so that it runs on any collection.
    */
   async withTransient(opts: BuildOptions, base?: Map<Modality, ModalityIndexes>): Promise<{ sets: Map<Modality, ModalityIndexes>; built: string[] }> {
-    const sets = new Map<Modality, ModalityIndexes>([...(base ?? (await this.sync()))].map(([m, s]) => [m, { ...s }]));
+    const sets = new Map<Modality, ModalityIndexes>([...(base ?? (await this.all()))].map(([m, s]) => [m, { ...s }]));
     const built: string[] = [];
     for (const [modality, set] of sets) {
       if (set[opts.type] || set.flat.size === 0) continue;
       const { offsets, xs } = this.store.vectors(modality);
-      const { idx, spec } = this.make(opts, modality, offsets, xs);
+      const { idx, spec } = makeIndex(this.store, opts, modality, offsets, xs);
       set[opts.type] = idx;
       built.push(`${modality}:${spec}`);
     }
     return { sets, built };
   }
 
-  /**
-   * The route an IVF build of `modality` uses: the one asked for, else "query" when the other
-   * modality has at least MIN_ROUTE_QUERIES vectors and training is on the index's own vectors,
-   * else "none" (also when "query" is asked for without enough such vectors). "query" with
-   * another `trainOn` is INVALID_ARGUMENT (query-aware lists train on the index's own vectors).
-   */
-  private routeFor(opts: BuildOptions, modality: Modality): "none" | "query" {
-    const own = (opts.trainOn ?? "self") === "self" || opts.trainOn === modality;
-    if (opts.route === "query" && !own) throw new ClipdbError("INVALID_ARGUMENT", { name: "route", reason: `'query' trains each index on its own vectors, but trainOn is '${opts.trainOn}'`, hint: "Drop --train-on, or use --route none." });
-    if (opts.route !== undefined) {
-      if (opts.route !== "none" && opts.route !== "query") throw new ClipdbError("INVALID_ARGUMENT", { name: "route", reason: `'${String(opts.route)}' is not none or query` });
-      if (opts.route === "none") return "none";
-    }
-    const other = countOf(this.store, modality === "image" ? "text" : "image");
-    return own && other >= MIN_ROUTE_QUERIES ? "query" : "none";
-  }
+  // ---- internals ----
 
-  private trainingSet(modality: Modality, trainOn: Modality | "all" | "self", own: Float32Array): Float32Array {
-    if (trainOn === "self" || trainOn === modality) return own;
-    if (trainOn === "all") return this.store.vectors().xs;
-    return this.store.vectors(trainOn).xs;
-  }
-
-  /** Drops an approximate index and its file. */
-  drop(type: "ivf" | "hnsw"): void {
-    const records = this.records();
-    for (const rec of records.filter((r) => r.type === type)) {
-      rmSync(join(this.dir, rec.file), { force: true });
-      const set = this.sets.get(rec.modality);
-      if (set) delete set[type];
-    }
-    this.store.setSetting(SETTING, records.filter((r) => r.type !== type));
-  }
-
-  /** Built indexes with their size and on-disk bytes. */
-  status(): IndexStatus[] {
-    return this.records().map((r) => this.describe(r));
-  }
-
-  private describe(r: IndexRecord): IndexStatus {
-    const path = join(this.dir, r.file);
-    const loaded = this.sets.get(r.modality)?.[r.type];
-    const live = countOf(this.store, r.modality);
-    const size = loaded ? loaded.size : live;
-    return {
-      type: r.type,
-      modality: r.modality,
-      spec: r.spec,
-      size,
-      pending: Math.max(0, live - size),
-      bytes: existsSync(path) ? statSync(path).size : 0,
+  private describe(rec: IndexRecord): IndexStatus {
+    const slot = this.slots.get(keyOf(rec.type, rec.modality));
+    const path = join(this.dir, rec.file);
+    const live = countOf(this.store, rec.modality);
+    const error = slot?.error ?? (slot?.idx ? null : quickCheck(this.dir, rec));
+    const pending = slot ? this.pendingOf(slot) : this.store.changedSince(rec.generation);
+    const st: IndexStatus = {
+      type: rec.type,
+      modality: rec.modality,
+      spec: rec.spec,
+      size: slot?.idx ? slot.idx.size : live,
+      pending: Number.isFinite(pending) ? pending : live,
+      bytes: statSync(path, { throwIfNoEntry: false })?.size ?? 0,
     };
+    if (error) st.damaged = error.message;
+    return st;
   }
 
-  private records(): IndexRecord[] {
-    return (this.store.getSetting<IndexRecord[]>(SETTING) ?? []).map((r) => ({ ...r }));
+  /** Changes not yet in the file: the loaded delta, or the store's log count since the file. */
+  private pendingOf(slot: Slot): number {
+    return slot.idx ? slot.idx.pending : this.store.changedSince(slot.rec.generation);
+  }
+
+  private thresholdOf(rec: IndexRecord, force: boolean): number {
+    return force ? 1 : Math.max(this.compactMin, Math.ceil(rec.size * this.compactFraction));
+  }
+
+  /** Makes the slots match the records: a slot whose file changed is reloaded on next use. */
+  private applyRecords(raw: string): void {
+    const records = JSON.parse(raw) as IndexRecord[];
+    const next = new Map<string, Slot>();
+    for (const rec of records) {
+      const key = keyOf(rec.type, rec.modality);
+      const cur = this.slots.get(key);
+      if (cur && cur.rec.file === rec.file) {
+        cur.rec = { ...rec, size: rec.size ?? 0 };
+        next.set(key, cur);
+      } else next.set(key, { rec: { ...rec, size: rec.size ?? 0 }, gen: -1 });
+    }
+    this.slots = next;
+    this.recordsRaw = raw;
+  }
+
+  /** Writes the records (lock held) and makes the slots match. */
+  private commitRecords(records: IndexRecord[]): void {
+    this.applyRecords(writeRecords(this.store, records));
+  }
+
+  /** Records `rec` in place of the same type and modality, installs `idx` for it, and removes the replaced file. */
+  private replaceRecord(rec: IndexRecord, idx: DeltaIndex, gen = rec.generation): void {
+    const { records } = readRecords(this.store);
+    const old = records.find((r) => r.type === rec.type && r.modality === rec.modality);
+    this.commitRecords([...records.filter((r) => r !== old), rec]);
+    const slot = this.slots.get(keyOf(rec.type, rec.modality))!;
+    slot.idx = idx;
+    slot.gen = gen;
+    slot.error = undefined;
+    testPoint("index:recorded");
+    if (old && old.file !== rec.file) rmSync(join(this.dir, old.file), { force: true });
+  }
+
+  /** Loads a slot's file (once) and replays the commits since it; a failure marks it damaged. */
+  private async ensure(slot: Slot): Promise<void> {
+    if (slot.idx || slot.error) return;
+    slot.loading ??= (async () => {
+      try {
+        const base = (await loadIndex(join(this.dir, slot.rec.file))) as unknown as BaseIndex;
+        slot.idx = new DeltaIndex(base);
+        slot.gen = slot.rec.generation;
+        this.catchUp(slot, new Map());
+      } catch (e) {
+        this.damage(slot, e);
+      } finally {
+        slot.loading = undefined;
+      }
+    })();
+    await slot.loading;
+  }
+
+  private damage(slot: Slot, e: unknown): void {
+    slot.idx = undefined;
+    slot.error = asIndexCorrupt(slot.rec, this.dir, e);
+  }
+
+  /** Replays the commits a loaded slot has not applied (or reconciles in full when the log is short). */
+  private catchUp(slot: Slot, memo: Map<number, Batch | null>): void {
+    const idx = slot.idx!;
+    const m = slot.rec.modality;
+    try {
+      const batch = this.batch(slot.gen, [m], memo);
+      if (batch) {
+        if (batch.removed.length) idx.remove(batch.removed);
+        const add = batch.added.get(m);
+        if (add && add.offsets.length) idx.add(add.offsets, add.xs!);
+        slot.gen = batch.to;
+      } else slot.gen = this.reconcile(idx, m);
+    } catch (e) {
+      this.damage(slot, e);
+    }
+  }
+
+  /** Adds and removes offsets so that `idx` holds exactly the store's live items of a modality; returns the generation. */
+  private reconcile(idx: DeltaIndex, modality: Modality): number {
+    return this.store.snapshot(() => {
+      const gen = this.store.generation();
+      const live = this.store.liveOffsets(modality);
+      const have = new Set(idx.offsets());
+      const liveSet = new Set(live);
+      const extra = Uint32Array.from([...have].filter((o) => !liveSet.has(o)));
+      if (extra.length) idx.remove(extra);
+      const missing = live.filter((o) => !have.has(o));
+      if (missing.length) idx.add(missing, this.store.vectorsAt(missing));
+      return gen;
+    });
+  }
+
+  /** The commits after `from`, with vectors for the modalities in `need`, read in one snapshot (memoised per sync). */
+  private batch(from: number, need: Modality[], memo: Map<number, Batch | null>): Batch | null {
+    const hit = memo.get(from);
+    if (hit !== undefined && (hit === null || need.every((m) => hit.added.get(m)?.xs))) return hit;
+    const out = this.store.snapshot((): Batch | null => {
+      const ch: StoreChanges | null = this.store.changesSince(from);
+      if (!ch) return null;
+      const added = new Map<Modality, { offsets: Uint32Array; xs: Float32Array | null }>();
+      for (const m of MODALITIES) {
+        const offsets = ch.added[m];
+        added.set(m, { offsets, xs: need.includes(m) || hit?.added.get(m)?.xs ? this.store.vectorsAt(offsets) : null });
+      }
+      return { to: ch.to, removed: ch.removed, added };
+    });
+    memo.set(from, out);
+    return out;
+  }
+
+  /** A view of a slot's index whose failures (a damaged list read lazily) mark the slot damaged. */
+  private guarded(slot: Slot): VectorIndex {
+    const idx = slot.idx!;
+    const fail = (e: unknown): never => {
+      this.damage(slot, e);
+      throw slot.error;
+    };
+    return {
+      dim: idx.dim,
+      metric: "ip",
+      isTrained: true,
+      get size() {
+        return idx.size;
+      },
+      train: () => {},
+      add: (o, x) => idx.add(o, x),
+      remove: (o) => idx.remove(o),
+      save: (p) => idx.save(p),
+      search(q: Float32Array, k: number, opts?: SearchOptions): Hits {
+        try {
+          return idx.search(q, k, opts);
+        } catch (e) {
+          return fail(e);
+        }
+      },
+    };
   }
 }

@@ -2,11 +2,10 @@ import { readFile } from "node:fs/promises";
 import { mkdirSync, writeFileSync, renameSync, existsSync } from "node:fs";
 import { join } from "node:path";
 import { ClipdbError, isClipdbError } from "../core/errors.js";
-import type { Modality } from "../core/types.js";
+import { testPoint } from "../core/testpoint.js";
 import type { Embedder } from "../embed/index.js";
 import type { NewItem, Store } from "../store/index.js";
 import { contentHash, sniffImage } from "./files.js";
-import type { IndexSet } from "./indexes.js";
 import type { AddError, AddOptions, AddSummary, ImageInput, TextInput } from "./types.js";
 
 /** Default items embedded and committed per transaction. */
@@ -43,13 +42,12 @@ export function ownCaptions(imageId: string, paired: string[]): string[] {
 
 /**
  * Ingests images (and their captions as paired text items) in batches: each batch is embedded,
- * then committed in one transaction, then added to the loaded indexes. A file whose content hash
+ * then committed in one transaction (indexes pick the commit up from the store's change log). A file whose content hash
  * matches the stored item of the same id is skipped; a changed file replaces its item and captions.
  * A file that cannot be read or decoded is reported in `errors` and the batch goes on.
  */
 export async function addImages(
   store: Store,
-  indexes: IndexSet,
   embedder: () => Promise<Embedder>,
   filesDir: string,
   inputs: ImageInput[],
@@ -71,7 +69,7 @@ export async function addImages(
         sum.errors.push(errorOf(label, e));
       }
     }
-    if (ready.length) await commitImages(store, indexes, await embedder(), filesDir, ready, sum);
+    if (ready.length) await commitImages(store, await embedder(), filesDir, ready, sum);
     opts.onProgress?.(Math.min(start + batch, inputs.length), inputs.length);
   }
   return sum;
@@ -95,7 +93,7 @@ async function prepare(store: Store, input: ImageInput, label: string): Promise<
   return { input, id, bytes, hash, label, replaces: existing !== undefined };
 }
 
-async function commitImages(store: Store, indexes: IndexSet, emb: Embedder, filesDir: string, ready: Prepared[], sum: AddSummary): Promise<void> {
+async function commitImages(store: Store, emb: Embedder, filesDir: string, ready: Prepared[], sum: AddSummary): Promise<void> {
   const { vectors, errors } = await emb.embedImagesSettled(ready.map((r) => r.bytes));
   const ok = ready.filter((r, i) => {
     if (errors[i]) {
@@ -124,26 +122,26 @@ async function commitImages(store: Store, indexes: IndexSet, emb: Embedder, file
   if (items.length === 0) return;
   store.setModel(emb.modelId, dim);
   const replaced = ok.filter((r) => r.replaces).map((r) => r.id);
-  let removed: Uint32Array = new Uint32Array(0);
-  const records = store.transaction(() => {
-    if (replaced.length) removed = store.remove([...replaced, ...replaced.flatMap((id) => ownCaptions(id, store.pairedIds(id)))]);
+  store.transaction(() => {
+    if (replaced.length) store.remove(withOwnCaptions(store, replaced));
     return store.addItems(items, xs, pairs);
   });
-  indexes.remove(removed);
-  addToIndexes(indexes, records, xs, dim);
+  testPoint("add:batch");
   sum.added += ok.length;
   sum.ids.push(...ok.map((r) => r.id));
 }
 
-/** Adds committed records (rows of xs in the same order) to the indexes, grouped by modality. */
-export function addToIndexes(indexes: IndexSet, records: { offset: number; modality: Modality }[], xs: Float32Array, dim: number): void {
-  for (const modality of ["image", "text"] as Modality[]) {
-    const rows = records.map((r, i) => [r, i] as const).filter(([r]) => r.modality === modality);
-    if (!rows.length) continue;
-    const sub = new Float32Array(rows.length * dim);
-    rows.forEach(([, i], j) => sub.set(xs.subarray(i * dim, (i + 1) * dim), j * dim));
-    indexes.add(modality, Uint32Array.from(rows.map(([r]) => r.offset)), sub);
+/**
+ * `ids` plus the caption items (`<id>#<n>`) that each image among them owns; other texts paired
+ * with an image (added on their own) are not included.
+ */
+export function withOwnCaptions(store: Store, ids: string[]): string[] {
+  const out = new Set(ids);
+  for (const id of ids) {
+    if (store.get(id)?.modality !== "image") continue;
+    for (const c of ownCaptions(id, store.pairedIds(id))) out.add(c);
   }
+  return [...out];
 }
 
 /** Writes uploaded bytes into the collection's files folder, named by content hash, atomically. */
@@ -161,7 +159,7 @@ function saveUpload(filesDir: string, r: Prepared): string {
  * Ingests texts in batches. A text whose id exists with the same content is skipped; the same id
  * with other content is refused with DUPLICATE_ID (remove it first).
  */
-export async function addTexts(store: Store, indexes: IndexSet, embedder: () => Promise<Embedder>, inputs: TextInput[], opts: AddOptions = {}): Promise<AddSummary> {
+export async function addTexts(store: Store, embedder: () => Promise<Embedder>, inputs: TextInput[], opts: AddOptions = {}): Promise<AddSummary> {
   const sum = emptySummary();
   const batch = Math.max(1, opts.batchSize ?? DEFAULT_BATCH * 4);
   for (let start = 0; start < inputs.length; start += batch) {
@@ -191,11 +189,11 @@ export async function addTexts(store: Store, indexes: IndexSet, embedder: () => 
       const emb = await embedder();
       const xs = await emb.embedTexts(fresh.map((t) => t.text));
       store.setModel(emb.modelId, emb.dim);
-      const records = store.addItems(
+      store.addItems(
         fresh.map((t) => ({ id: t.id, modality: "text", source: null, text: t.text, meta: t.meta ?? {}, hash: t.hash })),
         xs,
       );
-      addToIndexes(indexes, records, xs, emb.dim);
+      testPoint("add:batch");
       sum.added += fresh.length;
       sum.ids.push(...fresh.map((t) => t.id));
     }

@@ -47,6 +47,26 @@ export class LazyFlat {
     this.count = undefined;
   }
 
+  /** Forgets everything read: the next use reads the store again (after a gap in the change log). */
+  reset(): void {
+    this.inner = undefined;
+    this.count = undefined;
+  }
+
+  /**
+   * Applies committed changes: removals, then additions (`xs` is needed only once loaded).
+   * Replaying a change already read is harmless: adds overwrite, removes of absent offsets are ignored.
+   */
+  apply(removed: Uint32Array, added?: Uint32Array, xs?: Float32Array): void {
+    this.count = undefined;
+    if (!this.inner) return;
+    if (removed.length) this.inner.remove(removed);
+    if (added && added.length) {
+      if (!xs) this.reset();
+      else this.inner.add(added, xs);
+    }
+  }
+
   train(): void {}
 
   add(offsets: Uint32Array, xs: Float32Array): void {

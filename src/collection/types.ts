@@ -12,10 +12,10 @@ export interface QueryInput {
   vector?: Float32Array;
 }
 
-import type { IndexKind } from "../query/plan.js";
+import type { IndexChoice, IndexKind } from "../query/plan.js";
 
 /** Which index answers a query. "exact" scans everything (Flat); "ivf" and "hnsw" need a built index. */
-export type { IndexKind };
+export type { IndexChoice, IndexKind };
 
 /** Options of Collection.search. */
 export interface SearchParams {
@@ -23,8 +23,12 @@ export interface SearchParams {
   k?: number;
   /** Which items are searched; default "any" (images and texts merged by score). */
   modality?: Modality | "any";
-  /** Index used; default "exact" unless a tuned default is stored for the collection. */
-  index?: IndexKind;
+  /**
+   * Index used; default "auto" (or the collection's stored default): the built HNSW, else IVF,
+   * index of each modality holding more than AUTO_EXACT_BELOW (10,000) vectors, exact otherwise.
+   * "exact" always scans everything; "ivf"/"hnsw" need that index built.
+   */
+  index?: IndexChoice;
   /** IVF lists probed; default: the collection's tuned value, else 16. Higher is slower and more exact. */
   nprobe?: number;
   /** HNSW search breadth; default: the tuned value, else 64. Higher is slower and more exact. */
@@ -91,9 +95,14 @@ export interface IndexStatus {
   modality: Modality;
   spec: string;
   size: number;
-  /** Items added since the build that the index does not hold yet (they are scanned exactly). */
+  /**
+   * Changes (items added or removed) since the index file was written: they are served from an
+   * exact in-memory delta, and folded into a new file by compaction.
+   */
   pending: number;
   bytes: number;
+  /** Set when the index file is damaged or missing: what is wrong. Search with it fails; rebuild or drop it. */
+  damaged?: string;
 }
 
 /** Counts and state of a collection. */

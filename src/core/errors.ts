@@ -57,7 +57,11 @@ export const ERROR_CODES = {
   INDEX_CORRUPT: {
     kind: "user",
     message: (d) =>
-      `Index file '${s(d.path)}' is unreadable: ${s(d.reason)}. Delete it and rebuild with 'clipdb index build'; the vectors in the collection are intact.`,
+      `Index file '${s(d.path)}' is unreadable: ${s(d.reason)}. ` +
+      (d.type
+        ? `Rebuild it with 'clipdb index build --type ${s(d.type)}' (or remove it with 'clipdb index drop --type ${s(d.type)}')`
+        : "Rebuild it with 'clipdb index build'") +
+      `; the items and vectors in the collection are intact, and exact search (--index exact) still works.`,
   },
   STORE_CORRUPT: {
     kind: "user",

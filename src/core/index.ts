@@ -3,3 +3,4 @@ export * from "./vectors.js";
 export * from "./topk.js";
 export * from "./types.js";
 export * from "./npy.js";
+export * from "./testpoint.js";

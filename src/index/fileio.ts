@@ -6,6 +6,7 @@ import fs from "node:fs";
 import path from "node:path";
 import zlib from "node:zlib";
 import { ClipdbError } from "../core/errors.js";
+import { testPoint } from "../core/testpoint.js";
 
 /** Largest single read/write/checksum call (Node refuses more than 2 GiB per call). */
 const IO_CHUNK = 1 << 30;
@@ -81,6 +82,7 @@ export async function writeAtomic(file: string, fill: (w: FileWriter) => void | 
     throw e;
   }
   fs.closeSync(fd);
+  testPoint("index:temp-written");
   commitTemp(tmp, file);
 }
 

@@ -5,6 +5,7 @@
 import fs from "node:fs";
 import { Index, MetricKind, ScalarKind } from "usearch";
 import { ClipdbError } from "../core/errors.js";
+import { testPoint } from "../core/testpoint.js";
 import { TopK, type Hits } from "../core/topk.js";
 import type { SearchOptions, VectorIndex } from "../core/types.js";
 import { checkBatch, checkK, checkOffsets, checkPositive, checkQuery, noHits } from "./checks.js";
@@ -22,7 +23,12 @@ export interface HnswOptions {
   efConstruction?: number;
   /** Default candidate list size per query; default 64 (at least k). Higher: slower and more exact. */
   ef?: number;
-  /** Native threads for add; default 0 = all cores. Searches use 1. */
+  /**
+   * Native threads for add; default 1. More threads build faster, but usearch 2.25's concurrent
+   * add leaves some nodes unreachable by search (unum-cloud/USearch#735): measured here, 400
+   * clustered 32-d vectors built on 2 threads lost 1-2 nodes per build even at ef = n, and none
+   * on 1 thread. Pass 0 (all cores) only where a few lost nodes are acceptable. Searches use 1.
+   */
   threads?: number;
 }
 
@@ -88,7 +94,7 @@ export class HnswIndex implements VectorIndex {
     this.m = opts.m ?? 32;
     this.efConstruction = opts.efConstruction ?? 128;
     this.ef = opts.ef ?? 64;
-    this.threads = opts.threads ?? 0;
+    this.threads = opts.threads ?? 1;
     checkPositive("dim", this.dim);
     checkPositive("m", this.m);
     checkPositive("efConstruction", this.efConstruction);
@@ -139,6 +145,11 @@ export class HnswIndex implements VectorIndex {
   /** Offsets held, in no particular order. */
   offsets(): Uint32Array {
     return this.vectors.offsets();
+  }
+
+  /** True when `offset` is held (asks the graph; the vector copy is not read). */
+  has(offset: number): boolean {
+    return (this.index.contains(BigInt(offset)) as boolean) === true;
   }
 
   /** Inserts vectors into the graph (re-adding an offset replaces it). Cost: about efConstruction * m distances each. */
@@ -246,6 +257,7 @@ export class HnswIndex implements VectorIndex {
       } finally {
         fs.closeSync(fd);
       }
+      testPoint("index:temp-written");
       commitTemp(tmp, path);
     } catch (e) {
       fs.rmSync(tmp, { force: true });
@@ -262,15 +274,7 @@ export class HnswIndex implements VectorIndex {
     const r = new FileReader(path);
     let keep = false;
     try {
-      if (r.size < HEADER_BYTES) throw corrupt(path, `file too short (${r.size} bytes)`);
-      r.pos = r.size - HEADER_BYTES;
-      const [dim, m, efConstruction, ef, lo, hi, crc] = decodeHeader(r.bytes(HEADER_BYTES, "trailer"), path, MAGIC, VERSION);
-      const nativeBytes = join64(lo, hi);
-      if (dim < 1 || m < 1 || nativeBytes > r.size - HEADER_BYTES) throw corrupt(path, "invalid trailer");
-      r.pos = nativeBytes;
-      const sec = FlatIndex.peekSection(r);
-      if (sec.dim !== dim) throw corrupt(path, `vector section has dimension ${sec.dim}, trailer says ${dim}`);
-      if (nativeBytes + sec.bytes + HEADER_BYTES !== r.size) throw corrupt(path, "vector section does not end at the trailer");
+      const { dim, m, efConstruction, ef, nativeBytes, crc, sec } = readTrailer(r);
       if (fileCrc(path, nativeBytes) !== crc) throw corrupt(path, "usearch graph checksum mismatch");
       const index = HnswIndex.makeNative(dim, m, efConstruction);
       try {
@@ -291,6 +295,19 @@ export class HnswIndex implements VectorIndex {
     }
   }
 
+  /**
+   * Checks a file's structure without loading it: trailer, vector section header and sizes (a
+   * truncated or foreign file fails). The graph's checksum is only checked by `load`.
+   */
+  static check(path: string): void {
+    const r = new FileReader(path);
+    try {
+      readTrailer(r);
+    } finally {
+      r.close();
+    }
+  }
+
   private writable(): void {
     if (this.readOnly) {
       throw new ClipdbError("INVALID_ARGUMENT", { name: "index", reason: "this HNSW index was opened with view (memory-mapped, read-only)", hint: "Open it with HnswIndex.load(path) to modify it." });
@@ -306,6 +323,21 @@ const fileCloser = new FinalizationRegistry<FileReader>((r) => {
     // Already closed.
   }
 });
+
+/** Reads and checks the trailer and the vector section header; leaves `r` at the vector section. */
+function readTrailer(r: FileReader) {
+  const path = r.file;
+  if (r.size < HEADER_BYTES) throw corrupt(path, `file too short (${r.size} bytes)`);
+  r.pos = r.size - HEADER_BYTES;
+  const [dim, m, efConstruction, ef, lo, hi, crc] = decodeHeader(r.bytes(HEADER_BYTES, "trailer"), path, MAGIC, VERSION);
+  const nativeBytes = join64(lo, hi);
+  if (dim < 1 || m < 1 || nativeBytes > r.size - HEADER_BYTES) throw corrupt(path, "invalid trailer");
+  r.pos = nativeBytes;
+  const sec = FlatIndex.peekSection(r);
+  if (sec.dim !== dim) throw corrupt(path, `vector section has dimension ${sec.dim}, trailer says ${dim}`);
+  if (nativeBytes + sec.bytes + HEADER_BYTES !== r.size) throw corrupt(path, "vector section does not end at the trailer");
+  return { dim, m, efConstruction, ef, nativeBytes, crc, sec };
+}
 
 /** CRC32 of the first `bytes` bytes of a file, read in 64 MiB chunks. */
 function fileCrc(file: string, bytes: number): number {

@@ -6,8 +6,9 @@
 export { FlatIndex, type FlatOptions } from "./flat.js";
 export { IvfIndex, type IvfOptions, type IvfLoadOptions } from "./ivf.js";
 export { HnswIndex, type HnswOptions, type HnswLoadOptions } from "./hnsw.js";
+export { DeltaIndex, type BaseIndex } from "./delta.js";
 export { crossModalCentroids, type CrossModalOptions } from "./xmodal.js";
 export { kmeans, seededRandom, type KMeansOptions, type KMeansResult } from "./kmeans.js";
-export { parseSpec, formatSpec, createIndex, loadIndex, specOf, type IndexSpec, type FlatSpec, type IvfSpec, type HnswSpec, type AnyIndex } from "./spec.js";
+export { parseSpec, formatSpec, createIndex, loadIndex, checkIndexFile, specOf, type IndexSpec, type FlatSpec, type IvfSpec, type HnswSpec, type AnyIndex } from "./spec.js";
 export { VectorBlock, scanBlock, type ScanOptions } from "./block.js";
 export { kernelTop, nearestRows, KERNEL_EPS } from "./kernel.js";

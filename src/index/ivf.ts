@@ -113,6 +113,11 @@ export class IvfIndex implements VectorIndex {
     return Uint32Array.from(this.locations().keys());
   }
 
+  /** True when `offset` is held. The first call after a load builds the offset map (O(n), no vectors read). */
+  has(offset: number): boolean {
+    return this.locations().has(offset);
+  }
+
   /** Vectors stored per list (for diagnostics and balance checks). */
   listSizes(): Uint32Array {
     return Uint32Array.from(this.lists, (l) => l.size);

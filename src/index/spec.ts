@@ -10,6 +10,7 @@ import { FlatIndex } from "./flat.js";
 import { HEADER_BYTES, magicOf } from "./header.js";
 import { HnswIndex } from "./hnsw.js";
 import { IvfIndex } from "./ivf.js";
+import { openIvf } from "./ivffile.js";
 
 /** Exact flat index. */
 export interface FlatSpec {
@@ -121,6 +122,19 @@ export async function loadIndex(path: string, opts: { view?: boolean } = {}): Pr
   if (head === "CLIPFLAT") return FlatIndex.load(path);
   if (head === "CLIP_IVF") return IvfIndex.load(path);
   if (tailMagic(path) === "CLIPHNSW") return HnswIndex.load(path, { view: opts.view });
+  throw corrupt(path, "not a clipdb index file (no Flat, IVF or HNSW magic)");
+}
+
+/**
+ * Checks a saved index's structure without loading its vectors or graph (header, directory and
+ * sizes; IVF also its directory checksum): cheap enough for a status report. INDEX_CORRUPT when
+ * the file is missing, truncated or foreign. Per-list and graph checksums are checked on load.
+ */
+export function checkIndexFile(path: string): void {
+  const head = magicOf(readHead(path, 8));
+  if (head === "CLIPFLAT") return;
+  if (head === "CLIP_IVF") return openIvf(path).pending.close();
+  if (tailMagic(path) === "CLIPHNSW") return HnswIndex.check(path);
   throw corrupt(path, "not a clipdb index file (no Flat, IVF or HNSW magic)");
 }
 

@@ -4,6 +4,21 @@ import type { Modality, SearchOptions, VectorIndex } from "../core/types.js";
 /** Which index answers a query. */
 export type IndexKind = "exact" | "ivf" | "hnsw";
 
+/**
+ * Which index a query asks for: one kind, or "auto" (the default): per modality, the built HNSW
+ * (else IVF) index once the modality holds more than AUTO_EXACT_BELOW vectors, exact below that
+ * and when none is built, as Qdrant's `full_scan_threshold`.
+ */
+export type IndexChoice = IndexKind | "auto";
+
+/**
+ * Modalities holding at most this many vectors are searched exactly under "auto"; default 10,000.
+ * Measured with bench/write.ts (512-d, dev VM): an exact scan of 10k vectors takes about 3-4 ms,
+ * the point where IVF and HNSW start to save more than a millisecond, and below it exact search
+ * is both fast and exact. Raising it trades latency for exactness.
+ */
+export const AUTO_EXACT_BELOW = 10_000;
+
 /** The indexes of one modality: the exact Flat index always, IVF and HNSW when built. */
 export interface ModalityIndexes {
   flat: VectorIndex;
@@ -19,8 +34,8 @@ export interface PlanInput {
   k: number;
   /** Modalities searched, in order; results are merged by score. */
   modalities: Modality[];
-  /** Requested index; "exact" always works, the others need a built index. */
-  index: IndexKind;
+  /** Requested index; "exact" and "auto" always work, "ivf" and "hnsw" need a built index. */
+  index: IndexChoice;
   nprobe?: number;
   ef?: number;
   /** Allowed offsets per modality from a metadata filter; absent means no filter. */
@@ -80,10 +95,15 @@ export function runPlan(indexes: Map<Modality, ModalityIndexes>, p: PlanInput): 
 function chooseIndex(
   set: ModalityIndexes,
   modality: Modality,
-  want: IndexKind,
+  want: IndexChoice,
   cands: Uint32Array | undefined,
 ): { index: VectorIndex; kind: IndexKind } {
   if (want === "exact") return { index: set.flat, kind: "exact" };
+  if (want === "auto") {
+    const kind = set.hnsw ? "hnsw" : set.ivf ? "ivf" : "exact";
+    if (kind === "exact" || set.flat.size <= AUTO_EXACT_BELOW || (cands && cands.length <= EXACT_FILTER_THRESHOLD)) return { index: set.flat, kind: "exact" };
+    return { index: set[kind]!, kind };
+  }
   const ann = want === "ivf" ? set.ivf : set.hnsw;
   if (!ann) throw new ClipdbError("INDEX_NOT_BUILT", { type: want, modality });
   if (cands && cands.length <= EXACT_FILTER_THRESHOLD) return { index: set.flat, kind: "exact" };

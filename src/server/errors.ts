@@ -47,7 +47,7 @@ export const GENERIC_INTERNAL = "Internal server error. The details are in the s
 const SERVER_SIDE_MESSAGES: Partial<Record<ErrorCode, string>> = {
   MODEL_UNAVAILABLE: "The embedding model is not available on the server, so queries by text or image cannot be embedded. Search by item or vector, or see the server log.",
   INTERRUPTED: "The server is shutting down. Retry in a moment.",
-  INDEX_CORRUPT: "An index file of this collection is unreadable. Search with index 'exact', or rebuild the index; see the server log.",
+  INDEX_CORRUPT: "An index file of this collection is damaged or missing. Search with index 'exact' (or 'auto'), or rebuild the index with 'clipdb index build'.",
   STORE_CORRUPT: "The collection cannot be read. See the server log.",
 };
 

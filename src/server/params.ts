@@ -1,5 +1,5 @@
 import { ClipdbError } from "../core/errors.js";
-import type { IndexKind, QueryInput, SearchParams } from "../collection/types.js";
+import type { IndexChoice, QueryInput, SearchParams } from "../collection/types.js";
 import { MAX_K } from "./schemas.js";
 
 /** Search options as they arrive: typed JSON (already schema-checked) or multipart strings. */
@@ -53,7 +53,7 @@ function whereFilter(v: unknown): Record<string, string> | undefined {
 
 /**
  * Turns raw search options (JSON or multipart fields) into SearchParams, checking types and ranges.
- * Unset options stay unset, so the collection's defaults (k 10, exact, tuned nprobe/ef) apply.
+ * Unset options stay unset, so the collection's defaults (k 10, auto, tuned nprobe/ef) apply.
  *
  * @throws ClipdbError INVALID_ARGUMENT with the offending option's name
  */
@@ -63,7 +63,7 @@ export function parseSearchParams(raw: RawSearchOptions): SearchParams {
   if (k !== undefined) params.k = k;
   const modality = oneOf("modality", raw.modality, ["image", "text", "any"] as const);
   if (modality !== undefined) params.modality = modality;
-  const index = oneOf<IndexKind>("index", raw.index, ["exact", "ivf", "hnsw"]);
+  const index = oneOf<IndexChoice>("index", raw.index, ["auto", "exact", "ivf", "hnsw"]);
   if (index !== undefined) params.index = index;
   const nprobe = int("nprobe", raw.nprobe, 1, 65536);
   if (nprobe !== undefined) params.nprobe = nprobe;

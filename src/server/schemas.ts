@@ -20,8 +20,9 @@ const searchOptionProps = {
   },
   index: {
     type: "string",
-    enum: ["exact", "ivf", "hnsw"],
-    description: "Index that answers: exact (brute force, default), ivf or hnsw (need `clipdb index build`).",
+    enum: ["auto", "exact", "ivf", "hnsw"],
+    description:
+      "Index that answers: auto (default: the built HNSW, else IVF, index once a modality holds more than 10,000 vectors, exact below), exact (brute force), ivf or hnsw (need `clipdb index build`).",
   },
   nprobe: { type: "integer", minimum: 1, maximum: 65536, description: "IVF lists probed; default 16 or the tuned value. Higher is slower and more exact." },
   ef: { type: "integer", minimum: 1, maximum: 100000, description: "HNSW search breadth; default 64 or the tuned value. Higher is slower and more exact." },
@@ -159,8 +160,9 @@ export const statsResponse = {
           modality: { type: "string" },
           spec: { type: "string" },
           size: { type: "integer" },
-          pending: { type: "integer" },
+          pending: { type: "integer", description: "Changes since the index file was written (served from an exact in-memory delta until compaction)." },
           bytes: { type: "integer" },
+          damaged: { type: "string", description: "Present when the index file is damaged or missing: what is wrong. Rebuild or drop the index." },
         },
       },
     },

@@ -1,5 +1,5 @@
 /** The store layer: durable records of a collection in SQLite. */
-export { Store } from "./store.js";
+export { Store, CHANGE_LOG_KEEP, type StoreChanges } from "./store.js";
 export type { ItemRecord, NewItem, Pair, StoreOpenOptions, VerifyReport } from "./types.js";
 export { APPLICATION_ID, DEFAULT_BLOCK_SIZE, MIGRATIONS, SCHEMA_VERSION, migrate, type Migration } from "./schema.js";
 export { DB_FILE } from "./sqlite.js";

@@ -1,3 +1,4 @@
+import zlib from "node:zlib";
 import { ClipdbError } from "../core/errors.js";
 import type { Db } from "./sqlite.js";
 
@@ -5,7 +6,7 @@ import type { Db } from "./sqlite.js";
 export const APPLICATION_ID = 0x636c6970;
 
 /** The schema version this code reads and writes (PRAGMA user_version). */
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
 /** Vectors per block in a new database; see StoreOpenOptions.blockSize. */
 export const DEFAULT_BLOCK_SIZE = 64;
@@ -73,11 +74,45 @@ function createV1(db: Db, ctx: { blockSize: number }): void {
   db.pragma(`application_id = ${APPLICATION_ID}`);
 }
 
+/** CRC32 of each `rowBytes` slot of `data`, as u32 little-endian (a short last slot is checksummed as it is). */
+export function slotCrcs(data: Uint8Array, rowBytes: number): Buffer {
+  const n = Math.ceil(data.length / rowBytes);
+  const out = Buffer.alloc(n * 4);
+  for (let i = 0; i < n; i++) out.writeUInt32LE(zlib.crc32(data.subarray(i * rowBytes, Math.min(data.length, (i + 1) * rowBytes))) >>> 0, i * 4);
+  return out;
+}
+
+/**
+ * Version 2:
+ * - changes: one row per generation (every committed write), saying which offsets it added (the
+ *   range [added_lo, added_hi), since offsets are assigned in order) and which it removed (u32
+ *   little-endian). Readers in other processes replay it to catch their in-memory indexes up
+ *   in O(change); a reader whose generation is older than the oldest row reconciles in full.
+ * - vblocks.crcs: a CRC32 per vector slot, checked when a vector is read, so a damaged vector is
+ *   STORE_CORRUPT naming its item instead of a silent wrong score. Existing blocks are summed here.
+ */
+function createV2(db: Db): void {
+  db.exec(`
+    CREATE TABLE changes (
+      generation INTEGER PRIMARY KEY,
+      added_lo   INTEGER NOT NULL,
+      added_hi   INTEGER NOT NULL,
+      removed    BLOB
+    ) STRICT;
+    ALTER TABLE vblocks ADD COLUMN crcs BLOB;
+  `);
+  const dim = db.prepare("SELECT value FROM meta WHERE key = 'dim'").pluck().get();
+  if (dim === undefined) return;
+  const rowBytes = Number(dim) * 4;
+  const put = db.prepare<[Buffer, number]>("UPDATE vblocks SET crcs = ? WHERE block = ?");
+  for (const [block, data] of db.prepare<[], [number, Buffer]>("SELECT block, data FROM vblocks").raw().all()) put.run(slotCrcs(data, rowBytes), block);
+}
+
 /**
  * The migration hook: `MIGRATIONS[v]` upgrades version v to v + 1, and `MIGRATIONS[0]` creates
  * the schema. To change the schema, bump SCHEMA_VERSION and append one step here.
  */
-export const MIGRATIONS: readonly Migration[] = [createV1];
+export const MIGRATIONS: readonly Migration[] = [createV1, createV2];
 
 /**
  * Brings a database up to version `migrations.length` (default MIGRATIONS) in one write
@@ -110,6 +145,13 @@ export function checkHeader(db: Db, file: string): number {
       path: file,
       reason: "it is a SQLite database, but not a clipdb collection",
       hint: "Point --db at a clipdb collection directory, or at a new directory.",
+    });
+  }
+  if (!Number.isInteger(version) || version < 1) {
+    throw new ClipdbError("STORE_CORRUPT", {
+      path: file,
+      reason: `its schema version (user_version ${version}) is damaged`,
+      hint: "Restore it from a backup.",
     });
   }
   if (version > SCHEMA_VERSION) {

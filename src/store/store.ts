@@ -14,6 +14,22 @@ import { verifyStore } from "./verify.js";
 const MAX_OFFSET = 0xffffffff;
 
 /**
+ * Generations of change log kept (one small row each). A reader further behind than this
+ * reconciles in full (compares offsets) instead of replaying, which is slower but just as correct.
+ */
+export const CHANGE_LOG_KEEP = 100_000;
+
+/** What the commits after a generation did, as returned by `Store.changesSince`. */
+export interface StoreChanges {
+  /** The generation these changes bring a reader to. */
+  to: number;
+  /** Offsets added since and still live, ascending, by modality. */
+  added: { image: Uint32Array; text: Uint32Array };
+  /** Offsets removed since (any modality; some may never have been seen by the reader). */
+  removed: Uint32Array;
+}
+
+/**
  * The durable records of one collection: items, caption pairs, vectors, model, settings, in one
  * SQLite database `<dir>/clipdb.sqlite` (WAL mode) beside the index files of other layers.
  *
@@ -37,6 +53,9 @@ export class Store {
   private blocks: VectorBlocks | undefined;
   private readonly st;
   private readonly whereCache = new Map<string, Database.Statement<unknown[], number>>();
+  /** The change the current write transaction makes, recorded in `changes` when it bumps. */
+  private change: { lo: number; hi: number; removed: number[] } = { lo: 0, hi: 0, removed: [] };
+  private committed = -1;
 
   private constructor(dir: string, file: string, db: Db, readonly_: boolean) {
     this.dir = dir;
@@ -88,6 +107,13 @@ export class Store {
       settingGet: db.prepare<[string], string>("SELECT value FROM settings WHERE key = ?").pluck(),
       settingPut: db.prepare<[string, string]>("INSERT OR REPLACE INTO settings (key, value) VALUES (?, ?)"),
       settingDel: db.prepare<[string]>("DELETE FROM settings WHERE key = ?"),
+      insertChange: db.prepare<[number, number, number, Buffer | null]>("INSERT OR REPLACE INTO changes (generation, added_lo, added_hi, removed) VALUES (?, ?, ?, ?)"),
+      pruneChanges: db.prepare<[number]>("DELETE FROM changes WHERE generation <= ?"),
+      changesFrom: db.prepare<[number], [number, number, number, Buffer | null]>("SELECT generation, added_lo, added_hi, removed FROM changes WHERE generation > ? ORDER BY generation").raw(),
+      changeCount: db.prepare<[number], [number, number | null, number | null]>(
+        "SELECT count(*), min(generation), sum(added_hi - added_lo + coalesce(length(removed), 0) / 4) FROM changes WHERE generation > ?",
+      ).raw(),
+      liveIn: db.prepare<[number, number], [number, Modality]>("SELECT offset, modality FROM items WHERE offset >= ? AND offset < ? ORDER BY offset").raw(),
     };
   }
 
@@ -243,6 +269,8 @@ export class Store {
       if (items.length > 0) {
         this.vblocks().write(start, vectors);
         this.st.metaPutInt.run("next_offset", start + items.length);
+        this.change.lo = start;
+        this.change.hi = start + items.length;
       }
       this.insertPairs(pairs);
       return out;
@@ -363,7 +391,10 @@ export class Store {
           throw new ClipdbError("NOT_FOUND", { what: "item", id: `@${offsets[i]}`, hint: `Offset ${offsets[i]} is not live (removed, or never assigned).` });
         }
       }
-      this.vblocks().loadAny(offsets, out);
+      let sorted = true;
+      for (let i = 1; i < offsets.length && sorted; i++) sorted = offsets[i] > offsets[i - 1];
+      if (sorted) this.vblocks().loadSorted(Uint32Array.from(offsets), out);
+      else this.vblocks().loadAny(offsets, out);
       return out;
     });
   }
@@ -397,6 +428,7 @@ export class Store {
         }
         this.st.deleteItem.run(off);
         removed.push(off);
+        this.change.removed.push(off);
       }
       if (removed.length > 0) {
         const sorted = Uint32Array.from(removed).sort();
@@ -477,6 +509,68 @@ export class Store {
    */
   generation(): number {
     return this.guard(() => Number(this.st.metaGet.get("generation")));
+  }
+
+  /**
+   * The generation of this Store's latest write (-1 before the first): every write that bumps
+   * `generation()` gets its own, in commit order, and records what it changed (see changesSince).
+   */
+  get lastGeneration(): number {
+    return this.committed;
+  }
+
+  /**
+   * What every commit after generation `from` did, read in one snapshot: the offsets added (still
+   * live, by modality) and removed, and the generation that brings a reader to. Null when the log
+   * no longer reaches back to `from` (older than CHANGE_LOG_KEEP generations, a database from
+   * before the log, or `from` ahead of the store): the reader must then reconcile in full.
+   * Cost: one row per generation, plus the items table rows of the added range.
+   */
+  changesSince(from: number): StoreChanges | null {
+    return this.read(() => {
+      const to = this.generation();
+      const none = new Uint32Array(0);
+      if (from === to) return { to, added: { image: none, text: none }, removed: none };
+      if (from > to || from < 0) return null;
+      const rows = this.st.changesFrom.all(from);
+      if (rows.length !== to - from || rows[0][0] !== from + 1) return null;
+      const image: number[] = [];
+      const text: number[] = [];
+      const removed: number[] = [];
+      for (const [, lo, hi, blob] of rows) {
+        if (hi > lo) for (const [o, m] of this.st.liveIn.iterate(lo, hi)) (m === "image" ? image : text).push(o);
+        if (blob) for (const o of new Uint32Array(blob.buffer.slice(blob.byteOffset, blob.byteOffset + blob.length))) removed.push(o);
+      }
+      return { to, added: { image: Uint32Array.from(image), text: Uint32Array.from(text) }, removed: Uint32Array.from(removed) };
+    });
+  }
+
+  /**
+   * How many items the commits after generation `from` added or removed (Infinity when the log
+   * does not reach back that far). Cheap: one aggregate over the log rows since `from`.
+   */
+  changedSince(from: number): number {
+    return this.read(() => {
+      const to = this.generation();
+      if (from === to) return 0;
+      if (from > to || from < 0) return Infinity;
+      const [n, min, sum] = this.st.changeCount.get(from)!;
+      if (n !== to - from || min !== from + 1) return Infinity;
+      return sum ?? 0;
+    });
+  }
+
+  /**
+   * Runs `fn` (synchronous) in one consistent read snapshot: every read inside sees the same
+   * committed state, while other processes keep writing. Nested in a transaction: a savepoint.
+   */
+  snapshot<T>(fn: () => T): T {
+    return this.read(fn);
+  }
+
+  /** A setting's raw JSON text, or undefined (cheap change detection). */
+  getSettingRaw(key: string): string | undefined {
+    return this.guard(() => this.st.settingGet.get(key));
   }
 
   /**
@@ -562,7 +656,7 @@ export class Store {
     if (this.blocks === undefined) {
       const model = this.model();
       if (model === null) throw new ClipdbError("INTERNAL", { reason: "vectors accessed before the model was set" });
-      this.blocks = new VectorBlocks(this.db, model.dim, this.blockSize, this.file);
+      this.blocks = new VectorBlocks(this.db, model.dim, this.blockSize, this.file, (o) => this.st.byOffset.get(o)?.[1]);
     }
     return this.blocks;
   }
@@ -604,9 +698,23 @@ export class Store {
     return this.guard(() =>
       this.db
         .transaction(() => {
-          const r = fn();
-          if (typeof bump === "function" ? bump(r) : bump) this.st.bump.run();
-          return r;
+          const saved = this.change;
+          this.change = { lo: 0, hi: 0, removed: [] };
+          try {
+            const r = fn();
+            if (typeof bump === "function" ? bump(r) : bump) {
+              this.st.bump.run();
+              const gen = Number(this.st.metaGet.get("generation"));
+              const { lo, hi, removed } = this.change;
+              const blob = removed.length ? Buffer.from(Uint32Array.from(removed).buffer) : null;
+              this.st.insertChange.run(gen, lo, hi, blob);
+              if (gen % 1024 === 0) this.st.pruneChanges.run(gen - CHANGE_LOG_KEEP);
+              this.committed = gen;
+            }
+            return r;
+          } finally {
+            this.change = saved;
+          }
         })
         .immediate(),
     );

@@ -40,7 +40,7 @@ export interface Stats {
   pairs: number;
   dim: number | null;
   model: string | null;
-  indexes: { type: "ivf" | "hnsw"; modality: Modality; spec: string; size: number; pending: number }[];
+  indexes: { type: "ivf" | "hnsw"; modality: Modality; spec: string; size: number; pending: number; damaged?: string }[];
   bytes: number;
 }
 

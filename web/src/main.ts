@@ -249,7 +249,7 @@ async function loadStats(): Promise<void> {
   for (const type of ["ivf", "hnsw"] as const) {
     const input = document.querySelector<HTMLInputElement>(`input[name="index"][value="${type}"]`);
     if (!input) continue;
-    const built = stats.indexes.some((i) => i.type === type);
+    const built = stats.indexes.some((i) => i.type === type && !i.damaged);
     input.disabled = !built;
     const label = input.closest("label");
     if (label) label.title = built ? "" : `No ${type.toUpperCase()} index yet: run 'clipdb index build --type ${type}'`;
