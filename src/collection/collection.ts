@@ -366,6 +366,11 @@ export class Collection implements CollectionApi {
     if (d.ef !== undefined) this.store.setSetting("default_ef", d.ef);
   }
 
+  /** Ids of the live items of one modality (or all), in the order they were added. */
+  ids(modality?: Modality): string[] {
+    return this.store.getManyByOffsets(this.store.liveOffsets(modality)).map((r) => r.id);
+  }
+
   /** Ids and sources of image items (for pruning files that are gone). */
   sources(): { id: string; source: string; hash: string | null }[] {
     return this.store.sources();

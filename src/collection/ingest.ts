@@ -122,6 +122,7 @@ async function commitImages(store: Store, emb: Embedder, filesDir: string, ready
   if (items.length === 0) return;
   store.setModel(emb.modelId, dim);
   const replaced = ok.filter((r) => r.replaces).map((r) => r.id);
+  testPoint("add:embedded");
   store.transaction(() => {
     if (replaced.length) store.remove(withOwnCaptions(store, replaced));
     return store.addItems(items, xs, pairs);

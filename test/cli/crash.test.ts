@@ -1,10 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Collection } from "../../src/collection/index.js";
 import { testModelDir } from "../fixtures/model.js";
-import { clipdb, clipdbAsync, DATA } from "./helpers.js";
+import { clipdb, DATA } from "./helpers.js";
+import { killAt, runToPoint, unfindable } from "./points.js";
 
 const FLICKR = join(DATA, "flickr8k-test");
 let tmp: string;
@@ -22,34 +23,38 @@ beforeAll(() => {
 });
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-describe("clipdb add survives kill -9 at random points", () => {
-  it("resumes after several SIGKILLs with no duplicates and every item intact", async () => {
+describe("clipdb add survives kill -9 at progress points", () => {
+  it("resumes after SIGKILLs after a commit and before one, with no duplicates, every item intact and indexed", async () => {
     const folder = join(FLICKR, "images");
     const args = (db: string) => ["add", folder, "--captions", join(FLICKR, "captions.tsv"), "--db", db, "--model", model, "--batch-size", "8", "--json"];
-    // "ref" is the same ingest never killed; "killed" is SIGKILLed at seeded random moments, then finished.
+    // "ref" is the same ingest never killed; "killed" is SIGKILLed at seeded progress points, then finished.
     const ref = join(tmp, "ref");
     const killed = join(tmp, "killed");
     const rnd = lcg(20261127);
-    let kills = 0;
+    let committed = 0;
     for (let i = 0; i < 5; i++) {
-      const child = clipdbAsync(args(killed));
-      const exit = new Promise((r) => child.once("exit", r));
-      await new Promise((r) => setTimeout(r, 1500 + Math.floor(rnd() * 2500)));
-      if (child.exitCode === null) {
-        child.kill("SIGKILL");
-        kills++;
-      }
-      await exit;
+      // Each run skips what is stored, so its j-th batch is new work: killed after its commit
+      // (add:batch) or after embedding, before its commit (add:embedded: that batch is lost).
+      const j = 2 + Math.floor(rnd() * 6);
+      const point = i % 2 === 0 ? `add:batch:${j}` : `add:embedded:${j}`;
+      await killAt(args(killed), point);
+      committed += (i % 2 === 0 ? j : j - 1) * 8;
       const col = await Collection.open(killed, { create: false });
       const s = col.stats();
+      expect(s.images, point).toBe(committed);
       // Every image committed so far has all 5 of its captions (batches are atomic).
       expect(s.texts).toBe(s.images * 5);
       expect(s.pairs).toBe(s.images * 5);
+      for (const st of s.indexes) expect([st.size, st.damaged], `${st.type}/${st.modality}`).toEqual([st.modality === "image" ? s.images : s.texts, undefined]);
       await col.close();
+      if (i === 0) {
+        expect(clipdb(["index", "build", "--type", "ivf", "--db", killed]).code).toBe(0);
+        expect(clipdb(["index", "build", "--type", "hnsw", "--m", "16", "--db", killed]).code).toBe(0);
+      }
     }
-    expect(kills).toBeGreaterThanOrEqual(3);
+    expect(await unfindable(killed)).toEqual([]);
     const done = clipdb(args(killed));
-    expect(done.code).toBe(0);
+    expect(done.code, done.stderr).toBe(0);
     expect(clipdb(args(ref)).code).toBe(0);
     const a = await Collection.open(killed, { create: false });
     const b = await Collection.open(ref, { create: false });
@@ -65,26 +70,24 @@ describe("clipdb add survives kill -9 at random points", () => {
     }
     await a.close();
     await b.close();
+    expect(await unfindable(killed)).toEqual([]);
   }, 600_000);
 
   it("stops cleanly after the current batch on Ctrl-C (SIGINT), keeping what was committed", async () => {
     const db = join(tmp, "sigint");
-    const child = clipdbAsync(["add", join(FLICKR, "images"), "--captions", join(FLICKR, "captions.tsv"), "--db", db, "--model", model, "--batch-size", "8"]);
-    let stderr = "";
-    child.stderr.on("data", (d) => (stderr += d));
-    const exit = new Promise<number | null>((r) => child.once("exit", (code) => r(code)));
-    // Interrupt once the first batch is committed, so there is something to keep.
-    for (let t = 0; t < 600; t++) {
-      await new Promise((r) => setTimeout(r, 100));
-      if (!existsSync(join(db, "clipdb.sqlite"))) continue;
-      const peek = await Collection.open(db, { create: false });
-      const n = peek.stats().images;
-      await peek.close();
-      if (n > 0) break;
-    }
-    child.kill("SIGINT");
+    // Interrupt once the first batch is committed (a progress point), so there is something to keep.
+    const resume = join(tmp, "sigint-resume");
+    const stopped = await runToPoint(
+      ["add", join(FLICKR, "images"), "--captions", join(FLICKR, "captions.tsv"), "--db", db, "--model", model, "--batch-size", "8"],
+      "add:batch:1",
+      { CLIPDB_TEST_RESUME: resume },
+    );
+    stopped.child.kill("SIGINT");
+    writeFileSync(resume, "");
+    const exit = stopped.exited.then((r) => r.code);
     const code = await exit;
     expect(code).toBe(130);
+    const stderr = stopped.stderr();
     expect(stderr).toMatch(/stopping after the current batch/);
     expect(stderr).toMatch(/Committed work is kept; run the command again to finish/);
     const col = await Collection.open(db, { create: false });
