@@ -1,6 +1,7 @@
 /**
  * kill -9 test: a real child process (fixtures/writer.ts) writes batches in a loop; the test
- * SIGKILLs it at seeded random moments, then checks that the collection opens, is consistent,
+ * SIGKILLs it at seeded progress points (inside a batch's open transaction, or after a commit),
+ * then checks that the collection opens, is consistent,
  * holds every batch reported committed (bit-exact), holds no partial batch, and takes more writes.
  * Seed: CLIPDB_TEST_SEED (default below), printed on failure in the assertion messages.
  */
@@ -35,13 +36,15 @@ afterEach(() => {
 });
 
 /**
- * Runs the writer on `dir`. With `killAfterMs`, SIGKILLs it that long after it printed "ready";
- * with `until`, lets it finish that many batches. A read-only Store polls counts meanwhile.
+ * Runs the writer on `dir`. With `killAt` (a progress point, e.g. "writer:in-batch:3"), SIGKILLs it
+ * when it reaches that point; with `until`, lets it finish that many batches. A read-only Store
+ * polls counts meanwhile.
  */
-function runWriter(dir: string, opts: { killAfterMs?: number; until?: number }): Promise<Run> {
+function runWriter(dir: string, opts: { killAt?: string; until?: number }): Promise<Run> {
   return new Promise((resolve, reject) => {
     const args = ["--import", "tsx", WRITER, dir, ...(opts.until === undefined ? [] : [String(opts.until)])];
-    const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+    const env = { ...process.env, CLIPDB_TEST_POINT: opts.killAt ?? "" };
+    const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"], env });
     children.push(child);
     const run: Run = { lines: [], code: null, signal: null, stderr: "", snapshots: [] };
     let buf = "";
@@ -49,7 +52,10 @@ function runWriter(dir: string, opts: { killAfterMs?: number; until?: number }):
     let poll: NodeJS.Timeout | undefined;
     child.stdout.setEncoding("utf8");
     child.stderr.setEncoding("utf8");
-    child.stderr.on("data", (d: string) => (run.stderr += d));
+    child.stderr.on("data", (d: string) => {
+      run.stderr += d;
+      if (opts.killAt && run.stderr.includes(`clipdb test point ${opts.killAt.replace(/:\d+$/, "")} #`)) child.kill("SIGKILL");
+    });
     child.stdout.on("data", (d: string) => {
       buf += d;
       const parts = buf.split("\n");
@@ -57,7 +63,6 @@ function runWriter(dir: string, opts: { killAfterMs?: number; until?: number }):
       for (const line of parts) {
         run.lines.push(line);
         if (line !== "ready") continue;
-        if (opts.killAfterMs !== undefined) setTimeout(() => child.kill("SIGKILL"), opts.killAfterMs);
         reader = Store.open(dir, { readonly: true });
         poll = setInterval(() => run.snapshots.push(reader!.counts()), 15);
       }
@@ -125,15 +130,16 @@ function checkCollection(dir: string, batches: number, why: string): void {
 }
 
 describe("kill -9 during writes", () => {
-  it(`keeps every committed batch and no partial one across ${KILLS} random SIGKILLs (seed ${SEED})`, { timeout: 90_000 }, async () => {
+  it(`keeps every committed batch and no partial one across ${KILLS} SIGKILLs at seeded progress points (seed ${SEED})`, { timeout: 90_000 }, async () => {
     const dir = tmpDir();
     const next = rng(SEED);
     const runs: Run[] = [];
     let midBatch = 0;
     for (let k = 0; k < KILLS; k++) {
-      const killAfterMs = Math.floor(20 + next() * 330);
-      const run = await runWriter(dir, { killAfterMs });
-      const why = `seed ${SEED}, kill ${k} after ${killAfterMs} ms`;
+      // Even kills land inside a batch's open transaction, odd ones right after a commit.
+      const killAt = `${k % 2 === 0 ? "writer:in-batch" : "writer:committed"}:${1 + Math.floor(next() * 4)}`;
+      const run = await runWriter(dir, { killAt });
+      const why = `seed ${SEED}, kill ${k} at ${killAt}`;
       expect(run.signal, `${why}: ${run.stderr}`).toBe("SIGKILL");
       expect(run.lines[0], why).toBe("ready");
       const last = run.lines[run.lines.length - 1];
@@ -156,8 +162,7 @@ describe("kill -9 during writes", () => {
     }
     const committed = reported(runs, "committed");
     expect(committed.length, `seed ${SEED}: the writer made progress`).toBeGreaterThan(0);
-    // Kills land inside a batch's transaction nearly always (that is where the writer spends its time).
-    expect(midBatch, `seed ${SEED}: kills inside a batch`).toBeGreaterThan(0);
+    expect(midBatch, `seed ${SEED}: kills inside a batch`).toBe(KILLS / 2);
 
     // Writing resumes: the writer finishes two more batches and exits normally.
     const s = Store.open(dir);

@@ -1,7 +1,7 @@
 /** The UI's client of the clipdb HTTP API (/api/v1). The UI talks to HTTP only. */
 
 export type Modality = "image" | "text";
-export type IndexKind = "exact" | "ivf" | "hnsw";
+export type IndexKind = "auto" | "exact" | "ivf" | "hnsw";
 
 /** One search hit, as /api/v1/search returns it. */
 export interface Hit {

@@ -61,7 +61,7 @@ function clampInt(input: HTMLInputElement, fallback: number): number {
 
 /** The current search options from the controls. */
 function options(): SearchOptions {
-  const index = (radio("index") || "exact") as IndexKind;
+  const index = (radio("index") || "auto") as IndexKind;
   const opts: SearchOptions = { k: clampInt(el.k, 24), modality: (radio("modality") || "image") as SearchOptions["modality"], index };
   if (index === "ivf") opts.nprobe = clampInt(el.nprobe, 16);
   if (index === "hnsw") opts.ef = clampInt(el.ef, 64);
@@ -255,7 +255,7 @@ async function loadStats(): Promise<void> {
     if (label) label.title = built ? "" : `No ${type.toUpperCase()} index yet: run 'clipdb index build --type ${type}'`;
   }
   if (radio("index") === "" || (document.querySelector<HTMLInputElement>('input[name="index"]:checked')?.disabled ?? false)) {
-    setRadio("index", "exact");
+    setRadio("index", "auto");
   }
   const missing = (["ivf", "hnsw"] as const).filter((t) => !stats!.indexes.some((i) => i.type === t));
   el.indexHint.hidden = missing.length === 0;
