@@ -13,9 +13,10 @@ export type IndexChoice = IndexKind | "auto";
 
 /**
  * Modalities holding at most this many vectors are searched exactly under "auto"; default 10,000.
- * Measured with bench/write.ts (512-d, dev VM): an exact scan of 10k vectors takes about 3-4 ms,
- * the point where IVF and HNSW start to save more than a millisecond, and below it exact search
- * is both fast and exact. Raising it trades latency for exactness.
+ * Measured with `npm run bench:auto` (512-d clustered data, 1 thread, dev VM): exact takes 0.52 ms
+ * at 10k against 0.06 ms for HNSW (recall@10 0.999) and 0.13 ms for IVF; 1.23 ms against 0.10 ms
+ * at 20k; 3.2 ms against 0.19 ms (recall 0.986) at 50k. Below 10k an ANN index saves under half a
+ * millisecond per query and costs exactness, so exact wins. Raising it trades latency for exactness.
  */
 export const AUTO_EXACT_BELOW = 10_000;
 
