@@ -40,6 +40,19 @@ describe("clipdb CLI end to end (built binary, generated test model)", () => {
     expect(r.json).toMatchObject({ added: 0, skipped: 10, failed: 0 });
   });
 
+  it("rm of an image removes its captions, and re-running the same add restores both (exit 0)", () => {
+    const id = images[3];
+    const before = clipdb(["stats", "--db", db, "--json"]).json;
+    const rm = clipdb(["rm", id, "--db", db, "--json"]);
+    expect(rm.code, rm.stderr).toBe(0);
+    expect(rm.json).toMatchObject({ removed: 1, requested: 1 });
+    expect(clipdb(["stats", "--db", db, "--json"]).json).toMatchObject({ images: before.images - 1, texts: before.texts - 5, pairs: before.pairs - 5 });
+    const again = clipdb(["add", photos, "--captions", join(COCO, "captions.json"), "--db", db, "--json"]);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.json).toMatchObject({ added: 1, skipped: 9, failed: 0 });
+    expect(clipdb(["stats", "--db", db, "--json"]).json).toMatchObject({ images: before.images, texts: before.texts, pairs: before.pairs });
+  });
+
   it("searches by text and prints true cosines in ranked order", () => {
     const r = clipdb(["search", "--text", "a dog on a beach", "--k", "5", "--db", db, "--json"]);
     expect(r.code).toBe(0);

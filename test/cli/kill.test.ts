@@ -206,3 +206,46 @@ describe("kill -9 of a server in the middle of POST /api/v1/items", () => {
     await checkAfterKill(db, "after the restart");
   }, 180_000);
 });
+
+describe("a damaged index file, through the CLI and the HTTP API", () => {
+  it("blocks only that index: exact search, the other indexes, rm, stats, build and drop go on", async () => {
+    const db = collection();
+    expect(clipdb(["index", "build", "--type", "ivf", "--db", db]).code).toBe(0);
+    expect(clipdb(["index", "build", "--type", "hnsw", "--db", db]).code).toBe(0);
+    const ivfImage = readdirSync(join(db, "indexes")).find((f) => f.startsWith("ivf-image"))!;
+    const file = join(db, "indexes", ivfImage);
+    writeFileSync(file, readFileSync(file).subarray(0, 5000)); // truncated
+    const st = clipdb(["stats", "--db", db]);
+    expect(st.code).toBe(0);
+    expect(st.stdout).toMatch(/DAMAGED/);
+    expect(st.stdout).toMatch(/ivf\/image: Index file .* truncated/);
+    expect(clipdb(["search", "--item", "img1", "--index", "exact", "--modality", "image", "--db", db]).code).toBe(0);
+    expect(clipdb(["search", "--item", "img1", "--index", "hnsw", "--modality", "image", "--db", db]).code).toBe(0);
+    const refused = clipdb(["search", "--item", "img1", "--index", "ivf", "--modality", "image", "--db", db]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/INDEX_CORRUPT|unreadable/);
+    expect(refused.stderr).toMatch(/clipdb index build --type ivf/);
+    expect(clipdb(["search", "--item", "img1", "--index", "ivf", "--modality", "text", "--db", db]).code).toBe(0); // the text IVF is whole
+    expect(clipdb(["rm", "img2", "--db", db]).code).toBe(0);
+
+    const { buildServer } = await import("../../src/server/index.js");
+    const col = await Collection.open(db, { create: false });
+    const app = await buildServer(col);
+    const v = Array.from(col.vectorOf("img1")!);
+    const exact = await app.inject({ method: "POST", url: "/api/v1/search", payload: { vector: v, index: "exact", modality: "image" } });
+    expect(exact.statusCode).toBe(200);
+    const ivf = await app.inject({ method: "POST", url: "/api/v1/search", payload: { vector: v, index: "ivf", modality: "image" } });
+    expect(ivf.statusCode).toBe(409);
+    expect(ivf.json().error.code).toBe("INDEX_CORRUPT");
+    const stats = (await app.inject({ method: "GET", url: "/api/v1/stats" })).json();
+    expect(stats.indexes.find((x: any) => x.type === "ivf" && x.modality === "image").damaged).toMatch(/truncated/);
+    await app.close();
+    await col.close();
+
+    const rebuilt = clipdb(["index", "build", "--type", "ivf", "--db", db]);
+    expect(rebuilt.code, rebuilt.stderr).toBe(0);
+    expect(clipdb(["stats", "--db", db]).stdout).not.toMatch(/DAMAGED/);
+    await checkAfterKill(db, "after rebuilding over a damaged file");
+    expect(clipdb(["index", "drop", "--type", "hnsw", "--db", db]).code).toBe(0);
+  }, 120_000);
+});
