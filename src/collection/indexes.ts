@@ -128,17 +128,14 @@ export class IndexSet {
       const set: ModalityIndexes = { flat };
       out.set(m, set);
       if (kind === "ivf" || kind === "hnsw") {
-        const slot = this.slots.get(keyOf(kind, m));
+        const slot = await this.loaded(kind, m);
         if (!slot) continue;
-        await this.ensure(slot);
         if (slot.error) throw slot.error;
         set[kind] = this.guarded(slot);
       } else if (kind === "auto" && flat.size > AUTO_EXACT_BELOW) {
         for (const t of ["hnsw", "ivf"] as const) {
-          const slot = this.slots.get(keyOf(t, m));
-          if (!slot) continue;
-          await this.ensure(slot);
-          if (slot.error) continue;
+          const slot = await this.loaded(t, m);
+          if (!slot || slot.error) continue;
           set[t] = this.guarded(slot);
           break;
         }
@@ -152,10 +149,10 @@ export class IndexSet {
     this.sync();
     const out = new Map<Modality, ModalityIndexes>();
     for (const [m, flat] of this.flats) out.set(m, { flat });
-    for (const slot of this.slots.values()) {
-      await this.ensure(slot);
-      const set = out.get(slot.rec.modality);
-      if (slot.idx && set) set[slot.rec.type] = this.guarded(slot);
+    for (const { rec } of [...this.slots.values()]) {
+      const slot = await this.loaded(rec.type, rec.modality);
+      const set = out.get(rec.modality);
+      if (slot?.idx && set) set[rec.type] = this.guarded(slot);
     }
     return out;
   }
@@ -315,6 +312,22 @@ export class IndexSet {
     slot.error = undefined;
     testPoint("index:recorded");
     if (old && old.file !== rec.file) rmSync(join(this.dir, old.file), { force: true });
+  }
+
+  /**
+   * The slot of `type` over `modality`, loaded (or marked damaged). A file that vanished because
+   * another process replaced it (a compaction or rebuild between our last sync and the load) is
+   * not damage: the records are re-read and the new file loaded instead.
+   */
+  private async loaded(type: "ivf" | "hnsw", modality: Modality): Promise<Slot | undefined> {
+    for (let attempt = 0; ; attempt++) {
+      const slot = this.slots.get(keyOf(type, modality));
+      if (!slot) return undefined;
+      await this.ensure(slot);
+      const raw = this.store.getSettingRaw("indexes") ?? "[]";
+      if (!slot.error || attempt > 0 || raw === this.recordsRaw) return slot;
+      this.applyRecords(raw);
+    }
   }
 
   /** Loads a slot's file (once) and replays the commits since it; a failure marks it damaged. */
