@@ -46,7 +46,7 @@ interface Slot {
 /** Changes since a generation with the vectors of the added items of some modalities. */
 interface Batch {
   to: number;
-  removed: Uint32Array;
+  removed: { image: Uint32Array; text: Uint32Array };
   added: Map<Modality, { offsets: Uint32Array; xs: Float32Array | null }>;
 }
 
@@ -107,7 +107,7 @@ export class IndexSet {
       const batch = this.batch(this.flatGen, need, memo);
       for (const [m, flat] of this.flats) {
         if (!batch) flat.reset();
-        else flat.apply(batch.removed, batch.added.get(m)?.offsets, batch.added.get(m)?.xs ?? undefined);
+        else flat.apply(batch.removed[m], batch.added.get(m)?.offsets, batch.added.get(m)?.xs ?? undefined);
       }
       this.flatGen = batch?.to ?? gen;
     }
@@ -258,7 +258,7 @@ export class IndexSet {
     const path = join(this.dir, rec.file);
     const live = countOf(this.store, rec.modality);
     const error = slot?.error ?? (slot?.idx ? null : quickCheck(this.dir, rec));
-    const pending = slot ? this.pendingOf(slot) : this.store.changedSince(rec.generation);
+    const pending = slot ? this.pendingOf(slot) : this.store.changedSince(rec.generation, rec.modality);
     const st: IndexStatus = {
       type: rec.type,
       modality: rec.modality,
@@ -273,7 +273,7 @@ export class IndexSet {
 
   /** Changes not yet in the file: the loaded delta, or the store's log count since the file. */
   private pendingOf(slot: Slot): number {
-    return slot.idx ? slot.idx.pending : this.store.changedSince(slot.rec.generation);
+    return slot.idx ? slot.idx.pending : this.store.changedSince(slot.rec.generation, slot.rec.modality);
   }
 
   private thresholdOf(rec: IndexRecord, force: boolean): number {
@@ -360,7 +360,7 @@ export class IndexSet {
     try {
       const batch = this.batch(slot.gen, [m], memo);
       if (batch) {
-        if (batch.removed.length) idx.remove(batch.removed);
+        if (batch.removed[m].length) idx.remove(batch.removed[m]);
         const add = batch.added.get(m);
         if (add && add.offsets.length) idx.add(add.offsets, add.xs!);
         slot.gen = batch.to;

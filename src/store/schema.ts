@@ -85,8 +85,8 @@ export function slotCrcs(data: Uint8Array, rowBytes: number): Buffer {
 /**
  * Version 2:
  * - changes: one row per generation (every committed write), saying which offsets it added (the
- *   range [added_lo, added_hi), since offsets are assigned in order) and which it removed (u32
- *   little-endian). Readers in other processes replay it to catch their in-memory indexes up
+ *   range [added_lo, added_hi), since offsets are assigned in order; how many of each modality)
+ *   and which it removed, per modality (u32 little-endian). Readers in other processes replay it to catch their in-memory indexes up
  *   in O(change); a reader whose generation is older than the oldest row reconciles in full.
  * - vblocks.crcs: a CRC32 per vector slot, checked when a vector is read, so a damaged vector is
  *   STORE_CORRUPT naming its item instead of a silent wrong score. Existing blocks are summed here.
@@ -97,7 +97,10 @@ function createV2(db: Db): void {
       generation INTEGER PRIMARY KEY,
       added_lo   INTEGER NOT NULL,
       added_hi   INTEGER NOT NULL,
-      removed    BLOB
+      added_image INTEGER NOT NULL DEFAULT 0,
+      added_text  INTEGER NOT NULL DEFAULT 0,
+      removed_image BLOB,
+      removed_text  BLOB
     ) STRICT;
     ALTER TABLE vblocks ADD COLUMN crcs BLOB;
   `);

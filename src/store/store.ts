@@ -13,6 +13,24 @@ import { verifyStore } from "./verify.js";
 
 const MAX_OFFSET = 0xffffffff;
 
+/** What one write transaction changed, as logged in `changes`. */
+interface Change {
+  lo: number;
+  hi: number;
+  added: { image: number; text: number };
+  removed: { image: number[]; text: number[] };
+}
+
+function emptyChange(): Change {
+  return { lo: 0, hi: 0, added: { image: 0, text: 0 }, removed: { image: [], text: [] } };
+}
+
+/** u32 little-endian blob of offsets, or null when there are none. */
+const u32Blob = (xs: number[]): Buffer | null => (xs.length ? Buffer.from(Uint32Array.from(xs).buffer) : null);
+
+/** The offsets of a u32 blob (a copy). */
+const u32Of = (b: Buffer | null): Uint32Array => (b ? new Uint32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.length)) : new Uint32Array(0));
+
 /**
  * Generations of change log kept (one small row each). A reader further behind than this
  * reconciles in full (compares offsets) instead of replaying, which is slower but just as correct.
@@ -25,8 +43,8 @@ export interface StoreChanges {
   to: number;
   /** Offsets added since and still live, ascending, by modality. */
   added: { image: Uint32Array; text: Uint32Array };
-  /** Offsets removed since (any modality; some may never have been seen by the reader). */
-  removed: Uint32Array;
+  /** Offsets removed since, by modality (some may never have been seen by the reader). */
+  removed: { image: Uint32Array; text: Uint32Array };
 }
 
 /**
@@ -54,7 +72,7 @@ export class Store {
   private readonly st;
   private readonly whereCache = new Map<string, Database.Statement<unknown[], number>>();
   /** The change the current write transaction makes, recorded in `changes` when it bumps. */
-  private change: { lo: number; hi: number; removed: number[] } = { lo: 0, hi: 0, removed: [] };
+  private change = emptyChange();
   private committed = -1;
 
   private constructor(dir: string, file: string, db: Db, readonly_: boolean) {
@@ -78,7 +96,6 @@ export class Store {
       byHash: db.prepare<[string], Row>(`SELECT ${COLS} FROM items WHERE hash = ? ORDER BY offset`).raw(),
       bySource: db.prepare<[string], Row>(`SELECT ${COLS} FROM items WHERE source = ? ORDER BY offset`).raw(),
       modalityOf: db.prepare<[string], Modality>("SELECT modality FROM items WHERE id = ?").pluck(),
-      offsetOf: db.prepare<[string], number>("SELECT offset FROM items WHERE id = ?").pluck(),
       deleteItem: db.prepare<[number]>("DELETE FROM items WHERE offset = ?"),
       anyLive: db.prepare<[number, number], number>("SELECT EXISTS (SELECT 1 FROM items WHERE offset BETWEEN ? AND ?)").pluck(),
       liveAll: db.prepare<[number], number>("SELECT offset FROM items WHERE offset >= ? ORDER BY offset").pluck(),
@@ -107,12 +124,20 @@ export class Store {
       settingGet: db.prepare<[string], string>("SELECT value FROM settings WHERE key = ?").pluck(),
       settingPut: db.prepare<[string, string]>("INSERT OR REPLACE INTO settings (key, value) VALUES (?, ?)"),
       settingDel: db.prepare<[string]>("DELETE FROM settings WHERE key = ?"),
-      insertChange: db.prepare<[number, number, number, Buffer | null]>("INSERT OR REPLACE INTO changes (generation, added_lo, added_hi, removed) VALUES (?, ?, ?, ?)"),
+      insertChange: db.prepare<[number, number, number, number, number, Buffer | null, Buffer | null]>(
+        "INSERT OR REPLACE INTO changes (generation, added_lo, added_hi, added_image, added_text, removed_image, removed_text) VALUES (?, ?, ?, ?, ?, ?, ?)",
+      ),
       pruneChanges: db.prepare<[number]>("DELETE FROM changes WHERE generation <= ?"),
-      changesFrom: db.prepare<[number], [number, number, number, Buffer | null]>("SELECT generation, added_lo, added_hi, removed FROM changes WHERE generation > ? ORDER BY generation").raw(),
-      changeCount: db.prepare<[number], [number, number | null, number | null]>(
-        "SELECT count(*), min(generation), sum(added_hi - added_lo + coalesce(length(removed), 0) / 4) FROM changes WHERE generation > ?",
-      ).raw(),
+      changesFrom: db
+        .prepare<[number], [number, number, number, Buffer | null, Buffer | null]>("SELECT generation, added_lo, added_hi, removed_image, removed_text FROM changes WHERE generation > ? ORDER BY generation")
+        .raw(),
+      changeCount: db
+        .prepare<[number], [number, number | null, number | null, number | null]>(
+          `SELECT count(*), min(generation), sum(added_image + coalesce(length(removed_image), 0) / 4), sum(added_text + coalesce(length(removed_text), 0) / 4)
+           FROM changes WHERE generation > ?`,
+        )
+        .raw(),
+      idOffsetModality: db.prepare<[string], [number, Modality]>("SELECT offset, modality FROM items WHERE id = ?").raw(),
       liveIn: db.prepare<[number, number], [number, Modality]>("SELECT offset, modality FROM items WHERE offset >= ? AND offset < ? ORDER BY offset").raw(),
     };
   }
@@ -265,6 +290,7 @@ export class Store {
           throw e;
         }
         out[i] = { id: it.id, modality: it.modality, source: it.source, text: it.text, meta: it.meta, hash: it.hash, offset, createdAt };
+        this.change.added[it.modality]++;
       }
       if (items.length > 0) {
         this.vblocks().write(start, vectors);
@@ -421,14 +447,15 @@ export class Store {
     return this.write(() => {
       const removed: number[] = [];
       for (const id of ids) {
-        const off = this.st.offsetOf.get(id);
-        if (off === undefined) {
+        const row = this.st.idOffsetModality.get(id);
+        if (row === undefined) {
           if (opts.strict) throw new ClipdbError("NOT_FOUND", { what: "item", id, hint: "Nothing was removed." });
           continue;
         }
+        const [off, modality] = row;
         this.st.deleteItem.run(off);
         removed.push(off);
-        this.change.removed.push(off);
+        this.change.removed[modality].push(off);
       }
       if (removed.length > 0) {
         const sorted = Uint32Array.from(removed).sort();
@@ -530,33 +557,38 @@ export class Store {
     return this.read(() => {
       const to = this.generation();
       const none = new Uint32Array(0);
-      if (from === to) return { to, added: { image: none, text: none }, removed: none };
+      if (from === to) return { to, added: { image: none, text: none }, removed: { image: none, text: none } };
       if (from > to || from < 0) return null;
       const rows = this.st.changesFrom.all(from);
       if (rows.length !== to - from || rows[0][0] !== from + 1) return null;
-      const image: number[] = [];
-      const text: number[] = [];
-      const removed: number[] = [];
-      for (const [, lo, hi, blob] of rows) {
-        if (hi > lo) for (const [o, m] of this.st.liveIn.iterate(lo, hi)) (m === "image" ? image : text).push(o);
-        if (blob) for (const o of new Uint32Array(blob.buffer.slice(blob.byteOffset, blob.byteOffset + blob.length))) removed.push(o);
+      const added = { image: [] as number[], text: [] as number[] };
+      const removed = { image: [] as number[], text: [] as number[] };
+      for (const [, lo, hi, rmImage, rmText] of rows) {
+        if (hi > lo) for (const [o, m] of this.st.liveIn.iterate(lo, hi)) added[m].push(o);
+        for (const o of u32Of(rmImage)) removed.image.push(o);
+        for (const o of u32Of(rmText)) removed.text.push(o);
       }
-      return { to, added: { image: Uint32Array.from(image), text: Uint32Array.from(text) }, removed: Uint32Array.from(removed) };
+      return {
+        to,
+        added: { image: Uint32Array.from(added.image), text: Uint32Array.from(added.text) },
+        removed: { image: Uint32Array.from(removed.image), text: Uint32Array.from(removed.text) },
+      };
     });
   }
 
   /**
-   * How many items the commits after generation `from` added or removed (Infinity when the log
-   * does not reach back that far). Cheap: one aggregate over the log rows since `from`.
+   * How many items (of `modality`, or of both) the commits after generation `from` added or
+   * removed; Infinity when the log does not reach back that far. Cheap: one aggregate over the
+   * log rows since `from`.
    */
-  changedSince(from: number): number {
+  changedSince(from: number, modality?: Modality): number {
     return this.read(() => {
       const to = this.generation();
       if (from === to) return 0;
       if (from > to || from < 0) return Infinity;
-      const [n, min, sum] = this.st.changeCount.get(from)!;
+      const [n, min, image, text] = this.st.changeCount.get(from)!;
       if (n !== to - from || min !== from + 1) return Infinity;
-      return sum ?? 0;
+      return modality === "image" ? (image ?? 0) : modality === "text" ? (text ?? 0) : (image ?? 0) + (text ?? 0);
     });
   }
 
@@ -699,15 +731,14 @@ export class Store {
       this.db
         .transaction(() => {
           const saved = this.change;
-          this.change = { lo: 0, hi: 0, removed: [] };
+          this.change = emptyChange();
           try {
             const r = fn();
             if (typeof bump === "function" ? bump(r) : bump) {
               this.st.bump.run();
               const gen = Number(this.st.metaGet.get("generation"));
-              const { lo, hi, removed } = this.change;
-              const blob = removed.length ? Buffer.from(Uint32Array.from(removed).buffer) : null;
-              this.st.insertChange.run(gen, lo, hi, blob);
+              const { lo, hi, added, removed } = this.change;
+              this.st.insertChange.run(gen, lo, hi, added.image, added.text, u32Blob(removed.image), u32Blob(removed.text));
               if (gen % 1024 === 0) this.st.pruneChanges.run(gen - CHANGE_LOG_KEEP);
               this.committed = gen;
             }

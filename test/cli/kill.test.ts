@@ -89,7 +89,7 @@ describe("kill -9 during index compaction and rm", () => {
       expect(clipdb(["index", "build", "--type", "hnsw", "--db", db]).code).toBe(0);
       expect(clipdb(["rm", "img3", "img4", "--db", db]).code).toBe(0);
       const pending = clipdb(["index", "status", "--db", db, "--json"]).json.indexes.map((x: any) => x.pending);
-      expect(pending).toEqual([4, 4, 4, 4]); // 2 images and their 2 captions: until an index is loaded, pending counts every change since its file
+      expect(pending).toEqual([2, 2, 2, 2]); // 2 images for the image indexes, their 2 captions for the text ones
       await killAt(["index", "compact", "--db", db], point);
       await checkAfterKill(db, `compact killed at ${point}`);
       const r = clipdb(["index", "compact", "--db", db, "--json"]);
