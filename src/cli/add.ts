@@ -5,6 +5,7 @@ import { parseF32, parseNpy } from "../core/npy.js";
 import { ownCaptions, type Collection } from "../collection/index.js";
 import type { AddSummary, ImageInput, TextInput } from "../collection/index.js";
 import { readCaptions } from "./captions.js";
+import { readTextFile } from "./textfile.js";
 import { EXIT } from "./output.js";
 import { progressBar } from "./progress.js";
 import { findImages } from "./walk.js";
@@ -22,26 +23,40 @@ export interface AddFlags {
   prune?: boolean;
   batchSize?: number;
   json?: boolean;
+  /** Encoding of --texts and --captions files; default utf-8. */
+  encoding?: string;
 }
 
-function lines(path: string, what: string): string[] {
-  if (!existsSync(path)) throw new ClipdbError("INVALID_ARGUMENT", { name: what, reason: `'${path}' does not exist` });
-  return readFileSync(path, "utf8").split(/\r?\n/).filter((l) => l.length > 0);
+/** The non-empty lines of a text file (see readTextFile), with their 1-based line numbers. */
+function lines(path: string, what: string, encoding?: string): { line: string; n: number }[] {
+  return readTextFile(path, what, encoding)
+    .split(/\r?\n/)
+    .map((line, i) => ({ line, n: i + 1 }))
+    .filter((l) => l.line.length > 0);
 }
 
-/** Reads a texts file: one text per line, or JSONL objects {"id","text",...metadata}. */
-export function readTexts(path: string): TextInput[] {
-  return lines(path, "texts").map((line, i) => {
+/**
+ * Reads a texts file: one text per line, or JSONL objects {"id","text",...metadata}. Ids must be
+ * strings; a JSONL line that is not an object, has no "text" string or a non-string "id" is
+ * INVALID_ARGUMENT naming the file and line. `encoding`: see readTextFile (default UTF-8).
+ */
+export function readTexts(path: string, encoding?: string): TextInput[] {
+  return lines(path, "texts", encoding).map(({ line, n }) => {
     if (!line.trimStart().startsWith("{")) return { text: line };
-    let o: Record<string, unknown>;
+    const bad = (reason: string): never => {
+      throw new ClipdbError("INVALID_ARGUMENT", { name: "texts", reason: `line ${n} of '${path}' ${reason}` });
+    };
+    let o: unknown;
     try {
       o = JSON.parse(line);
     } catch {
-      throw new ClipdbError("INVALID_ARGUMENT", { name: "texts", reason: `line ${i + 1} is not valid JSON` });
+      bad("is not valid JSON");
     }
-    const { id, text, ...meta } = o;
-    if (typeof text !== "string") throw new ClipdbError("INVALID_ARGUMENT", { name: "texts", reason: `line ${i + 1} has no "text" string` });
-    return { id: id === undefined ? undefined : String(id), text, meta };
+    if (o === null || typeof o !== "object" || Array.isArray(o)) bad("is not a JSON object");
+    const { id, text, ...meta } = o as Record<string, unknown>;
+    if (typeof text !== "string") bad('has no "text" string');
+    if (id !== undefined && (typeof id !== "string" || id === "")) bad(`has an "id" that is not a non-empty string (got ${JSON.stringify(id)}); write it as a string, e.g. "id": "123"`);
+    return { id: id as string | undefined, text: text as string, meta };
   });
 }
 
@@ -52,17 +67,18 @@ export async function runAdd(col: Collection, paths: string[], f: AddFlags, sign
   let summary: AddSummary;
   try {
     if (f.vectors) summary = await col.addVectors(readVectors(f));
-    else if (f.texts) summary = await col.addTexts(readTexts(f.texts), { onProgress, signal, batchSize: f.batchSize });
+    else if (f.texts) summary = await col.addTexts(readTexts(f.texts, f.encoding), { onProgress, signal, batchSize: f.batchSize });
     else {
       if (!paths.length) throw new ClipdbError("INVALID_ARGUMENT", { name: "paths", reason: "no files or folders given", hint: "Usage: clipdb add <files|folders...> (or --texts, --vectors)." });
-      const found = findImages(paths);
-      const caps = f.captions ? readCaptions(f.captions) : undefined;
+      const { found, skipped } = findImages(paths);
+      const caps = f.captions ? readCaptions(f.captions, f.encoding) : undefined;
       const inputs: ImageInput[] = found.map((img) => ({
         path: img.path,
         id: img.id,
         captions: caps?.get(img.path.split(sep).pop()!) ?? img.sidecar,
       }));
       summary = await col.addImages(inputs, { onProgress, signal, batchSize: f.batchSize });
+      summary = { ...summary, failed: summary.failed + skipped.length, errors: [...skipped, ...summary.errors] };
       if (f.prune) summary = { ...summary, pruned: await prune(col, paths) } as AddSummary;
     }
   } finally {
@@ -90,9 +106,9 @@ function readVectors(f: AddFlags) {
   return {
     vectors: m.data,
     dim: m.dim,
-    ids: lines(f.ids, "ids"),
+    ids: lines(f.ids, "ids").map((l) => l.line),
     modality: f.modality,
-    pairIds: f.pairIds ? lines(f.pairIds, "pair-ids") : undefined,
+    pairIds: f.pairIds ? lines(f.pairIds, "pair-ids").map((l) => l.line) : undefined,
     modelId: f.modelId,
   };
 }

@@ -28,6 +28,7 @@ common(program.command("add").argument("[paths...]", "image files or folders (re
   .option("--dim <n>", "with .f32 vectors: the dimension", int)
   .option("--prune", "remove items whose files under the given folders are gone")
   .option("--batch-size <n>", "items per committed batch (default 32)", int)
+  .option("--encoding <name>", "encoding of --texts and --captions files (default utf-8; e.g. latin1)")
   .action(async (paths: string[], f) => {
     const ac = new AbortController();
     const onSigint = () => {

@@ -46,7 +46,7 @@ export function importVectors(store: Store, imp: VectorImport): AddSummary {
   if (model && model.dim !== dim) throw new ClipdbError("DIM_MISMATCH", { expected: model.dim, got: dim, where: "imported vectors" });
   if (model && imp.modelId && model.modelId !== imp.modelId) throw new ClipdbError("MODEL_MISMATCH", { expected: model.modelId, got: imp.modelId });
   const xs = normalizeRows(Float32Array.from(imp.vectors), dim, "imported vector");
-  const sum: AddSummary = { added: 0, skipped: 0, failed: 0, errors: [], ids: [] };
+  const sum: AddSummary = { added: 0, skipped: 0, failed: 0, errors: [], ids: [], skippedIds: [] };
   const items: NewItem[] = [];
   const keep: number[] = [];
   const pairs: { imageId: string; textId: string }[] = [];
@@ -57,6 +57,7 @@ export function importVectors(store: Store, imp: VectorImport): AddSummary {
     if (existing) {
       if (existing.hash === hash) {
         sum.skipped++;
+        sum.skippedIds.push(ids[i]);
         continue;
       }
       throw new ClipdbError("DUPLICATE_ID", { id: ids[i] });

@@ -1,4 +1,4 @@
-import { readFile } from "node:fs/promises";
+import { readFile, stat } from "node:fs/promises";
 import { mkdirSync, writeFileSync, renameSync, existsSync } from "node:fs";
 import { join } from "node:path";
 import { ClipdbError, isClipdbError } from "../core/errors.js";
@@ -18,11 +18,10 @@ interface Prepared {
   bytes: Buffer;
   hash: string;
   label: string;
-  replaces: boolean;
 }
 
 function emptySummary(): AddSummary {
-  return { added: 0, skipped: 0, failed: 0, errors: [], ids: [] };
+  return { added: 0, skipped: 0, failed: 0, errors: [], ids: [], skippedIds: [] };
 }
 
 function errorOf(label: string, e: unknown): AddError {
@@ -62,8 +61,10 @@ export async function addImages(
       const label = input.path ?? input.name ?? input.id ?? "(upload)";
       try {
         const p = await prepare(store, input, label);
-        if (p) ready.push(p);
-        else sum.skipped++;
+        if ("skip" in p) {
+          sum.skipped++;
+          sum.skippedIds.push(p.skip);
+        } else ready.push(p);
       } catch (e) {
         sum.failed++;
         sum.errors.push(errorOf(label, e));
@@ -75,10 +76,16 @@ export async function addImages(
   return sum;
 }
 
-async function prepare(store: Store, input: ImageInput, label: string): Promise<Prepared | undefined> {
+async function prepare(store: Store, input: ImageInput, label: string): Promise<Prepared | { skip: string }> {
   let bytes: Buffer;
   if (input.data) bytes = input.data;
   else if (input.path) {
+    const st = await stat(input.path).catch((e: NodeJS.ErrnoException) => {
+      const reason = e.code === "ENOENT" ? "file not found" : e.code === "ELOOP" ? "a loop of symbolic links" : String(e);
+      throw new ClipdbError("IMAGE_DECODE", { file: label, reason }, { cause: e });
+    });
+    // A FIFO, socket or device would block or never end: refuse it without opening it.
+    if (!st.isFile()) throw new ClipdbError("IMAGE_DECODE", { file: label, reason: "it is not a regular file (a folder, FIFO, socket or device); it was skipped without being read" });
     try {
       bytes = await readFile(input.path);
     } catch (e) {
@@ -88,9 +95,9 @@ async function prepare(store: Store, input: ImageInput, label: string): Promise<
   const hash = contentHash(bytes);
   const id = input.id ?? input.path ?? `image:${hash.slice(0, 16)}`;
   const existing = store.get(id);
-  if (existing && existing.hash === hash) return undefined;
+  if (existing && existing.hash === hash) return { skip: id };
   if (existing && existing.modality !== "image") throw new ClipdbError("DUPLICATE_ID", { id });
-  return { input, id, bytes, hash, label, replaces: existing !== undefined };
+  return { input, id, bytes, hash, label };
 }
 
 async function commitImages(store: Store, emb: Embedder, filesDir: string, ready: Prepared[], sum: AddSummary): Promise<void> {
@@ -105,31 +112,44 @@ async function commitImages(store: Store, emb: Embedder, filesDir: string, ready
   const captions = ok.flatMap((r) => (r.input.captions ?? []).map((text, n) => ({ r, text, n })));
   const textVecs = captions.length ? await emb.embedTexts(captions.map((c) => c.text)) : new Float32Array(0);
   const dim = emb.dim;
-  const items: NewItem[] = [];
-  const xs = new Float32Array((ok.length + captions.length) * dim);
-  ok.forEach((r) => {
+  // One group per image: its item and caption items, with the rows of their vectors.
+  const groups = ok.map((r) => {
     const row = ready.indexOf(r);
-    xs.set(vectors.subarray(row * dim, (row + 1) * dim), items.length * dim);
-    items.push({ id: r.id, modality: "image", source: r.input.path ?? saveUpload(filesDir, r), text: null, meta: r.input.meta ?? {}, hash: r.hash });
+    const items: NewItem[] = [{ id: r.id, modality: "image", source: r.input.path ?? saveUpload(filesDir, r), text: null, meta: r.input.meta ?? {}, hash: r.hash }];
+    const rows: Float32Array[] = [vectors.subarray(row * dim, (row + 1) * dim)];
+    const pairs: { imageId: string; textId: string }[] = [];
+    captions.forEach((c, i) => {
+      if (c.r !== r) return;
+      const id = captionId(r.id, c.n);
+      items.push({ id, modality: "text", source: null, text: c.text, meta: {}, hash: contentHash(c.text) });
+      rows.push(textVecs.subarray(i * dim, (i + 1) * dim));
+      pairs.push({ imageId: r.id, textId: id });
+    });
+    return { r, items, rows, pairs };
   });
-  const pairs: { imageId: string; textId: string }[] = [];
-  captions.forEach((c, i) => {
-    const id = captionId(c.r.id, c.n);
-    xs.set(textVecs.subarray(i * dim, (i + 1) * dim), items.length * dim);
-    items.push({ id, modality: "text", source: null, text: c.text, meta: {}, hash: contentHash(c.text) });
-    pairs.push({ imageId: c.r.id, textId: id });
-  });
-  if (items.length === 0) return;
+  if (groups.length === 0) return;
   store.setModel(emb.modelId, dim);
-  const replaced = ok.filter((r) => r.replaces).map((r) => r.id);
   testPoint("add:embedded");
-  store.transaction(() => {
+  const fresh = store.transaction(() => {
+    // Checked again inside the write transaction: another writer (the same file uploaded at the
+    // same time) may have stored it since prepare() looked. The same content is then a skip.
+    const keep = groups.filter((g) => store.get(g.r.id)?.hash !== g.r.hash);
+    const replaced = keep.filter((g) => store.get(g.r.id) !== undefined).map((g) => g.r.id);
     if (replaced.length) store.remove(withOwnCaptions(store, replaced));
-    return store.addItems(items, xs, pairs);
+    const items = keep.flatMap((g) => g.items);
+    const xs = new Float32Array(items.length * dim);
+    keep.flatMap((g) => g.rows).forEach((v, i) => xs.set(v, i * dim));
+    store.addItems(items, xs, keep.flatMap((g) => g.pairs));
+    return keep;
   });
   testPoint("add:batch");
-  sum.added += ok.length;
-  sum.ids.push(...ok.map((r) => r.id));
+  sum.added += fresh.length;
+  sum.ids.push(...fresh.map((g) => g.r.id));
+  for (const g of groups) {
+    if (fresh.includes(g)) continue;
+    sum.skipped++;
+    sum.skippedIds.push(g.r.id);
+  }
 }
 
 /**
@@ -177,6 +197,7 @@ export async function addTexts(store: Store, embedder: () => Promise<Embedder>, 
       const existing = store.get(id) ?? fresh.find((f) => f.id === id);
       if (existing && existing.hash === hash) {
         sum.skipped++;
+        sum.skippedIds.push(id);
         continue;
       }
       if (existing) {
@@ -190,13 +211,26 @@ export async function addTexts(store: Store, embedder: () => Promise<Embedder>, 
       const emb = await embedder();
       const xs = await emb.embedTexts(fresh.map((t) => t.text));
       store.setModel(emb.modelId, emb.dim);
-      store.addItems(
-        fresh.map((t) => ({ id: t.id, modality: "text", source: null, text: t.text, meta: t.meta ?? {}, hash: t.hash })),
-        xs,
-      );
+      const dim = emb.dim;
+      const kept = store.transaction(() => {
+        // As for images: a concurrent writer may have stored the same text meanwhile (a skip).
+        const keep = fresh.map((t, i) => [t, i] as const).filter(([t]) => store.get(t.id)?.hash !== t.hash);
+        const rows = new Float32Array(keep.length * dim);
+        keep.forEach(([, i], j) => rows.set(xs.subarray(i * dim, (i + 1) * dim), j * dim));
+        store.addItems(
+          keep.map(([t]) => ({ id: t.id, modality: "text", source: null, text: t.text, meta: t.meta ?? {}, hash: t.hash })),
+          rows,
+        );
+        return keep.map(([t]) => t);
+      });
       testPoint("add:batch");
-      sum.added += fresh.length;
-      sum.ids.push(...fresh.map((t) => t.id));
+      sum.added += kept.length;
+      sum.ids.push(...kept.map((t) => t.id));
+      for (const t of fresh) {
+        if (kept.includes(t)) continue;
+        sum.skipped++;
+        sum.skippedIds.push(t.id);
+      }
     }
     opts.onProgress?.(Math.min(start + batch, inputs.length), inputs.length);
   }

@@ -87,6 +87,8 @@ export interface AddSummary {
   errors: AddError[];
   /** Ids added, in input order. */
   ids: string[];
+  /** Ids skipped because the same content is already stored under them (re-adds, concurrent uploads). */
+  skippedIds: string[];
 }
 
 /** State of one persisted index. */

@@ -355,13 +355,21 @@ export class Store {
   /**
    * Offsets (ascending) of the items whose meta[key], as a string, equals value for every key,
    * optionally of one modality. Numbers compare by their JSON text (2017 matches "2017"), booleans
-   * as "true"/"false"; null and missing keys never match; keys may not contain '"'.
+   * as "true"/"false"; null and missing keys never match; keys may not be empty or contain '"', '\\'
+   * or control characters (INVALID_ARGUMENT naming the key).
    * An empty `where` gives all live offsets. Cost: a scan of the items table (not of vectors).
    */
   offsetsWhere(where: Record<string, string>, modality?: Modality): Uint32Array {
     const keys = Object.keys(where);
     for (const k of keys) {
-      if (k.includes('"')) throw new ClipdbError("INVALID_ARGUMENT", { name: "where", reason: `the key '${k}' contains '"'`, hint: "Use metadata keys without double quotes." });
+      // The key goes into a JSON path ($."key"): quotes, backslashes and control characters break it.
+      if (k === "" || /["\\\u0000-\u001f\u007f]/.test(k)) {
+        throw new ClipdbError("INVALID_ARGUMENT", {
+          name: "where",
+          reason: `the key ${JSON.stringify(k)} is empty or contains a double quote, a backslash or a control character`,
+          hint: "Use metadata keys made of printable characters other than '\"' and '\\'.",
+        });
+      }
       if (typeof where[k] !== "string") throw new ClipdbError("INVALID_ARGUMENT", { name: "where", reason: `the value of '${k}' is not a string` });
     }
     if (keys.length === 0) return this.liveOffsets(modality);
