@@ -41,6 +41,8 @@ interface Slot {
   gen: number;
   error?: ClipdbError;
   loading?: Promise<void>;
+  /** Log count of changes since the file, up to generation `gen` (while not loaded). */
+  counted?: { gen: number; n: number };
 }
 
 /** Changes since a generation with the vectors of the added items of some modalities. */
@@ -271,9 +273,16 @@ export class IndexSet {
     return st;
   }
 
-  /** Changes not yet in the file: the loaded delta, or the store's log count since the file. */
+  /**
+   * Changes not yet in the file: the loaded delta, or the store's log count since the file (kept
+   * per slot and extended from the last generation counted, so each write counts only its own rows).
+   */
   private pendingOf(slot: Slot): number {
-    return slot.idx ? slot.idx.pending : this.store.changedSince(slot.rec.generation, slot.rec.modality);
+    if (slot.idx) return slot.idx.pending;
+    const c = slot.counted ?? { gen: slot.rec.generation, n: 0 };
+    const { gen, more } = this.store.snapshot(() => ({ gen: this.store.generation(), more: this.store.changedSince(c.gen, slot.rec.modality) }));
+    slot.counted = { gen, n: c.n + more };
+    return slot.counted.n;
   }
 
   private thresholdOf(rec: IndexRecord, force: boolean): number {

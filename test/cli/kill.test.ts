@@ -26,7 +26,12 @@ beforeAll(() => {
   writeFileSync(join(tmp, "txt-ids.txt"), Array.from({ length: N }, (_, i) => `img${i}#0`).join("\n") + "\n");
   writeFileSync(join(tmp, "pair-ids.txt"), Array.from({ length: N }, (_, i) => `img${i}`).join("\n") + "\n");
 });
-afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+const servers: ReturnType<typeof spawn>[] = [];
+afterAll(() => {
+  // A failed assertion must not leave a server running.
+  for (const c of servers) if (c.exitCode === null && c.signalCode === null) c.kill("SIGKILL");
+  rmSync(tmp, { recursive: true, force: true });
+});
 
 let n = 0;
 /** A fresh collection of the 500 Flickr30k ViT-L/14 image vectors and their 500 captions. */
@@ -148,6 +153,7 @@ describe("kill -9 of a server in the middle of POST /api/v1/items", () => {
       const port = await freePort();
       const env = { ...process.env, CLIPDB_TEST_POINT: point ?? "" };
       const child = spawn(process.execPath, [CLI, "serve", "--db", db, "--model", model, "--port", String(port)], { stdio: ["ignore", "pipe", "pipe"], env });
+      servers.push(child);
       let err = "";
       child.stdout.resume();
       child.stderr.setEncoding("utf8");
