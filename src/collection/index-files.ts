@@ -130,16 +130,15 @@ export class IndexLock {
 export function cleanIndexDir(store: Store, dir: string, lock: IndexLock): string[] {
   const folder = join(dir, INDEX_DIR);
   if (!existsSync(folder)) return [];
-  if (!lock.tryAcquire()) return [];
-  try {
+  const stale = (): string[] => {
     const keep = new Set(readRecords(store).records.map((r) => r.file.split(/[\\/]/).pop()!));
-    const removed: string[] = [];
-    for (const name of readdirSync(folder)) {
-      const stale = name.endsWith(".tmp") || (name.endsWith(".idx") && !keep.has(name));
-      if (!stale) continue;
-      rmSync(join(folder, name), { force: true });
-      removed.push(name);
-    }
+    return readdirSync(folder).filter((name) => name.endsWith(".tmp") || (name.endsWith(".idx") && !keep.has(name)));
+  };
+  // Look first without the lock (a write), so that opening a tidy collection writes nothing.
+  if (stale().length === 0 || !lock.tryAcquire()) return [];
+  try {
+    const removed = stale();
+    for (const name of removed) rmSync(join(folder, name), { force: true });
     return removed;
   } finally {
     lock.release();
