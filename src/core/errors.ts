@@ -52,7 +52,9 @@ export const ERROR_CODES = {
   },
   INDEX_NOT_BUILT: {
     kind: "user",
-    message: (d) => `No ${s(d.type)} index has been built for this collection. Run 'clipdb index build --type ${s(d.type)}' or search with --index exact.`,
+    message: (d) =>
+      `No ${s(d.type)} index has been built for this collection${d.modality ? `'s ${s(d.modality)} items` : ""}. ` +
+      `Run 'clipdb index build --type ${s(d.type)}' or search with --index exact (or auto).`,
   },
   INDEX_CORRUPT: {
     kind: "user",

@@ -62,19 +62,26 @@ export const EXACT_FILTER_THRESHOLD = 4096;
 /**
  * Runs one query: picks the index per modality (exact when a filter leaves few candidates or the
  * modality holds few vectors), searches, and merges the modalities' hits by score (ties by offset).
- * Throws INDEX_NOT_BUILT when an approximate index is asked for and none exists.
+ * Throws INDEX_NOT_BUILT when an approximate index is asked for and none of the searched
+ * modalities has one; with several modalities, those without it are searched exactly.
  */
 export function runPlan(indexes: Map<Modality, ModalityIndexes>, p: PlanInput): PlanResult {
   if (!Number.isInteger(p.k) || p.k < 1) throw new ClipdbError("INVALID_ARGUMENT", { name: "k", reason: `must be a positive integer, got ${p.k}` });
   const merged: PlanResult["hits"] = [];
   let scanned = 0;
   let answered: IndexKind = "exact";
+  // Over several modalities, an index asked for by name must exist for one of them at least; the
+  // others (say, a few texts added after the image index was built) are searched exactly.
+  const want = p.index;
+  const named = want === "ivf" || want === "hnsw" ? want : undefined;
+  const some = named !== undefined && p.modalities.some((m) => indexes.get(m)?.[named]);
   for (const modality of p.modalities) {
     const set = indexes.get(modality);
     if (!set || set.flat.size === 0) continue;
     const cands = p.candidates?.get(modality);
     if (cands && cands.length === 0) continue;
-    const { index, kind } = chooseIndex(set, modality, p.index, cands);
+    const fallback = named !== undefined && p.modalities.length > 1 && some && !set[named];
+    const { index, kind } = chooseIndex(set, modality, fallback ? "exact" : want, cands);
     if (kind !== "exact") answered = kind;
     const opts: SearchOptions = { nprobe: p.nprobe, ef: p.ef };
     if (cands) {

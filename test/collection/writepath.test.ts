@@ -142,6 +142,25 @@ describe("freshness between two handles (two connections, like two processes)", 
   });
 });
 
+describe("an index asked for by name", () => {
+  it("over both modalities, searches those without it exactly; over one without it, names that modality", async () => {
+    const dir = join(tmp, "mixed");
+    const col = await Collection.open(dir);
+    await col.addVectors({ vectors: vectors(200, 12), dim: DIM, ids: ids("i", 200), modality: "image" });
+    await col.buildIndex({ type: "ivf", nlist: 4 });
+    await col.addVectors({ vectors: vectors(1, 13), dim: DIM, ids: ["t0"], modality: "text" });
+    const r = await col.search({ vector: col.vectorOf("t0")! }, { k: 3, index: "ivf", nprobe: 4 });
+    expect(r.index).toBe("ivf");
+    expect(r.results[0]).toMatchObject({ id: "t0", modality: "text" });
+    await expect(col.search({ vector: col.vectorOf("t0")! }, { k: 3, index: "ivf", modality: "text" })).rejects.toMatchObject({
+      code: "INDEX_NOT_BUILT",
+      message: expect.stringMatching(/collection's text items/),
+    });
+    await expect(col.search({ vector: col.vectorOf("t0")! }, { k: 3, index: "hnsw" })).rejects.toMatchObject({ code: "INDEX_NOT_BUILT" });
+    await col.close();
+  });
+});
+
 describe("damage is contained", () => {
   it("a truncated or missing index file blocks only that index, and a build repairs it", async () => {
     const dir = await seeded("damaged", 300);
