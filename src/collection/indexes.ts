@@ -205,10 +205,14 @@ export class IndexSet {
           await this.ensure(cur);
           if (!cur.idx || cur.idx.pending < this.thresholdOf(cur.rec, force)) return false;
           cur.idx.compact();
-          const file = indexFileName(cur.rec.type, cur.rec.modality, cur.gen);
+          // The file holds what the index held now; commits replayed while it is written (other
+          // requests run during the awaits) stay in the delta, and are replayed by other readers.
+          const gen = cur.gen;
+          const size = cur.idx.size;
+          const file = indexFileName(cur.rec.type, cur.rec.modality, gen);
           await cur.idx.save(join(this.dir, file));
           testPoint("index:file-written");
-          this.replaceRecord({ ...cur.rec, file, generation: cur.gen, size: cur.idx.size }, cur.idx, cur.gen);
+          this.replaceRecord({ ...cur.rec, file, generation: gen, size }, cur.idx, cur.gen);
           return true;
         });
         if (ok) done.push(key);
@@ -310,14 +314,17 @@ export class IndexSet {
     this.applyRecords(writeRecords(this.store, records));
   }
 
-  /** Records `rec` in place of the same type and modality, installs `idx` for it, and removes the replaced file. */
-  private replaceRecord(rec: IndexRecord, idx: DeltaIndex, gen = rec.generation): void {
+  /**
+   * Records `rec` in place of the same type and modality, installs `idx` for it (holding the
+   * commits up to `memGen`, which may be past the file's), and removes the replaced file.
+   */
+  private replaceRecord(rec: IndexRecord, idx: DeltaIndex, memGen = rec.generation): void {
     const { records } = readRecords(this.store);
     const old = records.find((r) => r.type === rec.type && r.modality === rec.modality);
     this.commitRecords([...records.filter((r) => r !== old), rec]);
     const slot = this.slots.get(keyOf(rec.type, rec.modality))!;
     slot.idx = idx;
-    slot.gen = gen;
+    slot.gen = memGen;
     slot.error = undefined;
     testPoint("index:recorded");
     if (old && old.file !== rec.file) rmSync(join(this.dir, old.file), { force: true });
