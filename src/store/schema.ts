@@ -90,6 +90,7 @@ export function slotCrcs(data: Uint8Array, rowBytes: number): Buffer {
  *   in O(change); a reader whose generation is older than the oldest row reconciles in full.
  * - vblocks.crcs: a CRC32 per vector slot, checked when a vector is read, so a damaged vector is
  *   STORE_CORRUPT naming its item instead of a silent wrong score. Existing blocks are summed here.
+ * - blobs: bytes by key (uploaded images, thumbnails), so a collection can keep what it serves.
  */
 function createV2(db: Db): void {
   db.exec(`
@@ -103,6 +104,10 @@ function createV2(db: Db): void {
       removed_text  BLOB
     ) STRICT;
     ALTER TABLE vblocks ADD COLUMN crcs BLOB;
+    CREATE TABLE blobs (
+      key  TEXT PRIMARY KEY,
+      data BLOB NOT NULL
+    ) STRICT;
   `);
   const dim = db.prepare("SELECT value FROM meta WHERE key = 'dim'").pluck().get();
   if (dim === undefined) return;

@@ -124,6 +124,8 @@ export class Store {
       settingGet: db.prepare<[string], string>("SELECT value FROM settings WHERE key = ?").pluck(),
       settingPut: db.prepare<[string, string]>("INSERT OR REPLACE INTO settings (key, value) VALUES (?, ?)"),
       settingDel: db.prepare<[string]>("DELETE FROM settings WHERE key = ?"),
+      blobGet: db.prepare<[string], Buffer>("SELECT data FROM blobs WHERE key = ?").pluck(),
+      blobPut: db.prepare<[string, Buffer]>("INSERT OR REPLACE INTO blobs (key, data) VALUES (?, ?)"),
       insertChange: db.prepare<[number, number, number, number, number, Buffer | null, Buffer | null]>(
         "INSERT OR REPLACE INTO changes (generation, added_lo, added_hi, added_image, added_text, removed_image, removed_text) VALUES (?, ?, ?, ?, ?, ?, ?)",
       ),
@@ -598,6 +600,33 @@ export class Store {
       if (n !== to - from || min !== from + 1) return Infinity;
       return modality === "image" ? (image ?? 0) : modality === "text" ? (text ?? 0) : (image ?? 0) + (text ?? 0);
     });
+  }
+
+  /** Bytes stored under `key` (uploaded images, thumbnails), or undefined. */
+  getBlob(key: string): Buffer | undefined {
+    return this.guard(() => this.st.blobGet.get(key));
+  }
+
+  /** Stores bytes under `key`, replacing any; does not bump generation(). */
+  putBlob(key: string, data: Buffer): void {
+    this.write(() => void this.st.blobPut.run(key, data), false);
+  }
+
+  /**
+   * Begins a write transaction that stays open across awaits, for the async adapter (see
+   * SqliteCollectionStore): every Store call until `endTransaction` joins it (as savepoints).
+   * `mode` "write" takes the write lock at once (BEGIN IMMEDIATE); "read" is a snapshot.
+   */
+  beginTransaction(mode: "read" | "write"): void {
+    this.assertOpen();
+    if (mode === "write" && this.readonly) this.write(() => undefined, false); // the read-only error
+    this.guard(() => this.db.exec(mode === "write" ? "BEGIN IMMEDIATE" : "BEGIN DEFERRED"));
+  }
+
+  /** Commits (or, with `ok` false, rolls back) the transaction of `beginTransaction`. */
+  endTransaction(ok: boolean): void {
+    if (!this.db.inTransaction) return;
+    this.guard(() => this.db.exec(ok ? "COMMIT" : "ROLLBACK"));
   }
 
   /**
