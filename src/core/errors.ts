@@ -106,6 +106,18 @@ export const ERROR_CODES = {
     kind: "user",
     message: () => `This server requires a token for writes. Send 'Authorization: Bearer <token>'.`,
   },
+  FORBIDDEN: {
+    kind: "user",
+    message: (d) => `Forbidden: ${s(d.reason)}.${d.hint ? ` ${s(d.hint)}` : ""}`,
+  },
+  BUSY: {
+    kind: "user",
+    message: (d) => `The server is busy: ${s(d.reason)}. Retry in ${s(d.retryAfter ?? 1)} s.`,
+  },
+  REQUEST_TIMEOUT: {
+    kind: "user",
+    message: (d) => `The request was not received in time: ${s(d.reason)}. Send it again, faster or smaller, or raise the server's limit (${s(d.limit)} ms).`,
+  },
   INTERRUPTED: {
     kind: "user",
     message: (d) => `Interrupted: ${s(d.reason)}. Committed work is kept; run the command again to finish.`,

@@ -3,7 +3,7 @@ import type { CollectionApi } from "../collection/types.js";
 /** What every route needs: the open collection and the server's settings. */
 export interface ServerContext {
   col: CollectionApi;
-  /** Bearer token required for writes; undefined: writes are open (loopback only). */
+  /** Bearer token (writes always, reads too when exposed; see guard.ts); undefined: none (loopback only). */
   token: string | undefined;
   /** Largest accepted upload, in bytes. */
   uploadLimit: number;

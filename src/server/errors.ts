@@ -1,4 +1,5 @@
 import { ClipdbError, type ErrorCode } from "../core/errors.js";
+import { hidePaths } from "./views.js";
 
 /**
  * The one table that maps clipdb error codes to HTTP statuses. Only the server layer knows HTTP.
@@ -11,7 +12,10 @@ export const STATUS_BY_CODE: Record<ErrorCode, number> = {
   MODEL_MISMATCH: 400,
   NO_MODEL: 400,
   UNAUTHORIZED: 401,
+  // A Host the server does not answer to (DNS rebinding), or a cross-origin write (CSRF).
+  FORBIDDEN: 403,
   NOT_FOUND: 404,
+  REQUEST_TIMEOUT: 408,
   DUPLICATE_ID: 409,
   INDEX_NOT_TRAINED: 409,
   INDEX_NOT_BUILT: 409,
@@ -27,11 +31,16 @@ export const STATUS_BY_CODE: Record<ErrorCode, number> = {
   STORE_UNAVAILABLE: 503,
   MODEL_UNAVAILABLE: 503,
   INTERRUPTED: 503,
+  // Too many uploads at once: sent with Retry-After.
+  BUSY: 503,
 };
 
-/** The JSON body of every error response: `{ "error": { "code", "message" } }`. */
+/**
+ * The JSON body of every error response: `{ "error": { "code", "message", "requestId" } }`. The
+ * request id is also the response's X-Request-Id header, and names the request in the server log.
+ */
 export interface ErrorBody {
-  error: { code: string; message: string };
+  error: { code: string; message: string; requestId?: string };
 }
 
 /** A mapped error: HTTP status plus the JSON body to send. */
@@ -52,6 +61,8 @@ const SERVER_SIDE_MESSAGES: Partial<Record<ErrorCode, string>> = {
   INTERRUPTED: "The server is shutting down. Retry in a moment.",
   INDEX_CORRUPT: "An index file of this collection is damaged or missing. Search with index 'exact' (or 'auto'), or rebuild the index with 'clipdb index build'.",
   STORE_CORRUPT: "The collection cannot be read. See the server log.",
+  // Its message names the store's location, which may be a database URL with a password.
+  STORE_UNAVAILABLE: "The collection's store cannot be reached. Retry in a moment, or see the server log.",
 };
 
 /**
@@ -76,7 +87,28 @@ const FASTIFY_CODES: Record<string, { code: ErrorCode; status: number; message?:
   FST_FIELDS_LIMIT: { code: "INVALID_ARGUMENT", status: 400, message: "Too many multipart fields in the request." },
   FST_INVALID_JSON_FIELD_ERROR: { code: "INVALID_ARGUMENT", status: 400, message: "A multipart field declared as JSON is not valid JSON." },
   FST_PROTO_VIOLATION: { code: "INVALID_ARGUMENT", status: 400, message: "Forbidden multipart field name." },
+  FST_ERR_BAD_URL: {
+    code: "INVALID_ARGUMENT",
+    status: 400,
+    message: "The URL is not valid: it has a '%' that does not start valid UTF-8 percent-encoding. Encode ids with encodeURIComponent.",
+  },
+  FST_ERR_MAX_PARAM_LENGTH: { code: "INVALID_ARGUMENT", status: 414, message: "The URL is too long: a path parameter is longer than 2048 characters." },
 };
+
+/** Errors of a request body that ended early: the client closed the connection, or sent less than its Content-Length. */
+const CUT_BODY_CODES = new Set(["ERR_STREAM_PREMATURE_CLOSE", "ECONNRESET", "ECONNABORTED", "ERR_STREAM_DESTROYED"]);
+const CUT_BODY_MESSAGE =
+  "The request body ended before it was complete: the client closed the connection, or sent fewer bytes than its Content-Length.";
+
+/** Context of toHttpError. */
+export interface HttpErrorOptions {
+  /** The request's id, put into the body (and quoted in 5xx messages). */
+  requestId?: string;
+  /** True when the request body was not fully received: stream errors are then the client's. */
+  bodyIncomplete?: boolean;
+  /** Server folders (collection, model) to show by their names in messages. */
+  folders?: readonly (string | null | undefined)[];
+}
 
 interface ErrorLike {
   code?: unknown;
@@ -86,17 +118,30 @@ interface ErrorLike {
 
 /**
  * Maps any thrown value to a status and a JSON error body. ClipdbErrors use STATUS_BY_CODE; Fastify's
- * own errors use their code; other 4xx errors keep their status; everything else is a 500 with a
- * generic message. Never includes a stack trace, and never a 5xx message, which may name server paths.
+ * own errors use their code; other 4xx errors keep their status; a body cut by the client is 400;
+ * everything else is a 500 with a generic message. Never includes a stack trace, and never a 5xx
+ * message, which may name server paths; 4xx messages name the collection and model folders by name.
  *
  * @param err the thrown value
  * @param uploadLimit the configured upload limit in bytes, quoted in 413 messages
+ * @param opts the request id, whether the body was cut, and the folders to hide
  */
-export function toHttpError(err: unknown, uploadLimit: number): HttpError {
+export function toHttpError(err: unknown, uploadLimit: number, opts: HttpErrorOptions = {}): HttpError {
+  const mapped = mapError(err, uploadLimit, opts);
+  const { requestId } = opts;
+  if (mapped.status < 500) mapped.body.error.message = hidePaths(mapped.body.error.message, opts.folders ?? []);
+  else if (requestId && mapped.body.error.message === GENERIC_INTERNAL) {
+    mapped.body.error.message = `Internal server error. The details are in the server log, under request id ${requestId}.`;
+  }
+  if (requestId) mapped.body.error.requestId = requestId;
+  return mapped;
+}
+
+function mapError(err: unknown, uploadLimit: number, opts: HttpErrorOptions): HttpError {
   if (err instanceof ClipdbError) {
     const status = STATUS_BY_CODE[err.code] ?? 500;
     // 5xx messages can name server paths (index files, model folders): clients get a fixed text.
-    const message = status >= 500 ? (SERVER_SIDE_MESSAGES[err.code] ?? GENERIC_INTERNAL) : err.message;
+    const message = status >= 500 && err.code !== "BUSY" ? (SERVER_SIDE_MESSAGES[err.code] ?? GENERIC_INTERNAL) : err.message;
     return { status, body: { error: { code: err.code, message } } };
   }
   const e = (typeof err === "object" && err !== null ? err : {}) as ErrorLike;
@@ -113,6 +158,9 @@ export function toHttpError(err: unknown, uploadLimit: number): HttpError {
     }
     if (fcode === "FST_ERR_VALIDATION") message = `Invalid request: ${String(e.message)}.`;
     return { status: mapped.status, body: { error: { code: mapped.code, message } } };
+  }
+  if (opts.bodyIncomplete && (CUT_BODY_CODES.has(fcode) || /^(aborted|premature close)$/i.test(String(e.message ?? "")))) {
+    return { status: 400, body: { error: { code: "INVALID_ARGUMENT", message: CUT_BODY_MESSAGE } } };
   }
   const status = typeof e.statusCode === "number" ? e.statusCode : 500;
   if (status >= 400 && status < 500) {
@@ -134,5 +182,5 @@ export function toHttpError(err: unknown, uploadLimit: number): HttpError {
 /** busboy throws plain Errors for truncated or malformed multipart bodies; they are the client's fault. */
 function isBusboyClientError(e: ErrorLike): boolean {
   const m = typeof e.message === "string" ? e.message : "";
-  return /^(Unexpected end of (form|file)|Malformed part header|Multipart: Boundary not found|Unexpected end of multipart data)/i.test(m);
+  return /^(Unexpected end of (form|file)|Malformed part header|Multipart: Boundary not found|Unexpected end of multipart data|Part terminated early)/i.test(m);
 }

@@ -1,3 +1,4 @@
+import type { Readable } from "node:stream";
 import type { FastifyRequest } from "fastify";
 import { ClipdbError } from "../core/errors.js";
 
@@ -39,13 +40,14 @@ export function isAcceptedImageType(mime: string | undefined): boolean {
 /**
  * Reads a multipart/form-data request: text fields plus one image file in `fileField`.
  * The file is checked for an image type before it is read (415), and read with the upload limit
- * (413 via FST_REQ_FILE_TOO_LARGE). Non-multipart requests get UNSUPPORTED_MEDIA (415).
+ * (413). Non-multipart requests get UNSUPPORTED_MEDIA (415).
  *
  * @param req the request (the multipart plugin must be registered)
  * @param fileField the only field name that may carry a file
+ * @param limit the upload limit in bytes (the plugin's fileSize limit), quoted in the 413
  * @throws ClipdbError UNSUPPORTED_MEDIA, INVALID_ARGUMENT, PAYLOAD_TOO_LARGE
  */
-export async function readForm(req: FastifyRequest, fileField: string): Promise<Form> {
+export async function readForm(req: FastifyRequest, fileField: string, limit: number): Promise<Form> {
   if (!req.isMultipart()) {
     const type = String(req.headers["content-type"] ?? "none").split(";")[0];
     throw new ClipdbError("UNSUPPORTED_MEDIA", { type });
@@ -61,7 +63,7 @@ export async function readForm(req: FastifyRequest, fileField: string): Promise<
         });
       }
       if (!isAcceptedImageType(part.mimetype)) throw new ClipdbError("UNSUPPORTED_MEDIA", { type: part.mimetype });
-      const data = await part.toBuffer();
+      const data = await readFile(part.file, Number(req.headers["content-length"]) || 0, limit);
       form.file = { field: part.fieldname, filename: part.filename || "upload", mime: part.mimetype, data };
     } else {
       if (part.valueTruncated || part.fieldnameTruncated) {
@@ -72,4 +74,30 @@ export async function readForm(req: FastifyRequest, fileField: string): Promise<
     }
   }
   return form;
+}
+
+/**
+ * Reads a file part into one buffer sized from the request's Content-Length (capped by the limit),
+ * so an upload costs its size once, not chunks plus their concatenation.
+ *
+ * @throws ClipdbError PAYLOAD_TOO_LARGE when the part was cut at the limit
+ */
+async function readFile(file: Readable & { truncated?: boolean }, sizeHint: number, limit: number): Promise<Buffer> {
+  let buf = Buffer.allocUnsafeSlow(Math.max(64 * 1024, Math.min(sizeHint, limit)));
+  let len = 0;
+  for await (const chunk of file as AsyncIterable<Buffer>) {
+    if (file.truncated) break;
+    if (len + chunk.length > buf.length) {
+      const grown = Buffer.allocUnsafeSlow(Math.min(Math.max(buf.length * 2, len + chunk.length), limit + chunk.length));
+      buf.copy(grown, 0, 0, len);
+      buf = grown;
+    }
+    chunk.copy(buf, len);
+    len += chunk.length;
+  }
+  if (file.truncated) {
+    file.resume();
+    throw new ClipdbError("PAYLOAD_TOO_LARGE", { limit });
+  }
+  return len === buf.length ? buf : buf.subarray(0, len);
 }

@@ -1,11 +1,11 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { AddSummary, ImageBytes, ItemView } from "../collection/types.js";
 import { ClipdbError, type ErrorCode, ERROR_CODES } from "../core/errors.js";
-import { requireToken } from "./auth.js";
 import type { ServerContext } from "./context.js";
 import { readForm } from "./multipart.js";
 import { parseMeta } from "./params.js";
 import { addItemBody, addResponse, errors, idParams, itemSchema, MAX_TEXT } from "./schemas.js";
+import { publicItem } from "./views.js";
 
 type IdRequest = FastifyRequest<{ Params: { id: string } }>;
 
@@ -58,7 +58,7 @@ export function registerItemRoutes(app: FastifyInstance, ctx: ServerContext): vo
         response: { 200: itemSchema, ...errors(404) },
       },
     },
-    async (req) => itemOr404(ctx, req.params.id),
+    async (req) => publicItem(itemOr404(ctx, req.params.id)),
   );
 
   app.get<{ Params: { id: string } }>(
@@ -102,18 +102,17 @@ export function registerItemRoutes(app: FastifyInstance, ctx: ServerContext): vo
     {
       schema: {
         summary: "Remove an item",
-        description: "Removes the item, its pairs and its vectors from every index. Needs the Bearer token when one is set.",
+        description: "Removes the item, its pairs and its vectors from every index. Needs the Bearer token when one is set, and refuses cross-origin requests.",
         tags: ["items"],
         params: idParams,
         security: [{ bearer: [] }],
         response: {
           200: { type: "object", required: ["removed"], properties: { removed: { type: "integer" } } },
-          ...errors(401, 404),
+          ...errors(401, 403, 404),
         },
       },
     },
     async (req) => {
-      requireToken(req, ctx.token);
       const removed = await ctx.col.remove([req.params.id]);
       if (removed === 0) throw new ClipdbError("NOT_FOUND", { id: req.params.id });
       return { removed };
@@ -129,17 +128,16 @@ export function registerItemRoutes(app: FastifyInstance, ctx: ServerContext): vo
         description:
           "multipart/form-data: `image` (file) and/or `text`, optional `id` and `meta` (JSON object). " +
           "With both, the text is stored as the image's caption. Re-adding the same content is skipped. " +
-          "Needs the Bearer token when one is set.",
+          "Needs the Bearer token when one is set, and refuses cross-origin requests. Uploads beyond the server's cap get 503 with Retry-After.",
         tags: ["items"],
         consumes: ["multipart/form-data"],
         body: addItemBody,
         security: [{ bearer: [] }],
-        response: { 201: addResponse, 200: addResponse, ...errors(400, 401, 409, 413, 415, 422, 500, 503) },
+        response: { 201: addResponse, 200: addResponse, ...errors(400, 401, 403, 409, 413, 415, 422, 500, 503) },
       },
     },
     async (req, reply) => {
-      requireToken(req, ctx.token);
-      const form = await readForm(req, "image");
+      const form = await readForm(req, "image", ctx.uploadLimit);
       const unknown = Object.keys(form.fields).filter((f) => !ADD_FIELDS.includes(f));
       if (unknown.length > 0) {
         throw new ClipdbError("INVALID_ARGUMENT", { name: unknown[0], reason: "unknown field", hint: "Fields: image, text, id, meta." });
@@ -163,7 +161,7 @@ export function registerItemRoutes(app: FastifyInstance, ctx: ServerContext): vo
       const failure = failureOf(summary);
       if (failure) throw failure;
       reply.code(summary.added > 0 ? 201 : 200);
-      return { added: summary.added, skipped: summary.skipped, ids: summary.ids };
+      return { added: summary.added, skipped: summary.skipped, ids: summary.ids, skippedIds: summary.skippedIds ?? [] };
     },
   );
 }

@@ -5,8 +5,9 @@ import type { ServerContext } from "./context.js";
 import { readForm } from "./multipart.js";
 import { parseQuery, parseSearchParams, type SearchBody } from "./params.js";
 import { errors, searchBody, searchImageBody, searchResponse } from "./schemas.js";
+import { publicPath } from "./views.js";
 
-/** A search hit as sent: the collection's hit plus the ids of its paired items. */
+/** A search hit as sent: the collection's hit (its path as a file name) plus the ids of its paired items. */
 export interface HitView {
   rank: number;
   id: string;
@@ -29,7 +30,7 @@ export function withPairs(ctx: ServerContext, result: SearchResult): Omit<Search
     results: result.results.map((hit) => {
       const pairs = ctx.col.get(hit.id)?.pairs ?? [];
       const caption = hit.modality === "image" && pairs.length > 0 ? (ctx.col.get(pairs[0])?.text ?? null) : null;
-      return { ...hit, pairs, caption };
+      return { ...hit, path: publicPath(hit.path), pairs, caption };
     }),
   };
 }
@@ -49,7 +50,7 @@ export function registerSearchRoutes(app: FastifyInstance, ctx: ServerContext): 
         description: "Exactly one of text, item or vector. Scores are true cosines, best first.",
         tags: ["search"],
         body: searchBody,
-        response: { 200: searchResponse, ...errors(400, 404, 409, 413, 415, 500, 503) },
+        response: { 200: searchResponse, ...errors(400, 401, 403, 404, 409, 413, 415, 500, 503) },
       },
       // Fastify parses text/plain and multipart too; this route takes JSON only.
       onRequest: async (req) => {
@@ -79,11 +80,11 @@ export function registerSearchRoutes(app: FastifyInstance, ctx: ServerContext): 
         tags: ["search"],
         consumes: ["multipart/form-data"],
         body: searchImageBody,
-        response: { 200: searchResponse, ...errors(400, 413, 415, 422, 500, 503) },
+        response: { 200: searchResponse, ...errors(400, 401, 403, 413, 415, 422, 500, 503) },
       },
     },
     async (req) => {
-      const form = await readForm(req, "file");
+      const form = await readForm(req, "file", ctx.uploadLimit);
       if (!form.file || form.file.data.length === 0) {
         throw new ClipdbError("INVALID_ARGUMENT", { name: "file", reason: "no image uploaded", hint: "Send the image in the 'file' field." });
       }

@@ -136,7 +136,8 @@ export const addResponse = {
   properties: {
     added: { type: "integer" },
     skipped: { type: "integer", description: "Inputs already in the collection (same content hash)." },
-    ids: { type: "array", items: { type: "string" } },
+    ids: { type: "array", items: { type: "string" }, description: "Ids added." },
+    skippedIds: { type: "array", items: { type: "string" }, description: "Ids under which skipped inputs are already stored (the existing items)." },
   },
 } as const;
 
@@ -189,7 +190,11 @@ export const errorResponse = {
     error: {
       type: "object",
       required: ["code", "message"],
-      properties: { code: { type: "string" }, message: { type: "string" } },
+      properties: {
+        code: { type: "string" },
+        message: { type: "string" },
+        requestId: { type: "string", description: "The request's id, as in the X-Request-Id header and the server log." },
+      },
     },
   },
 } as const;
