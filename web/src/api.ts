@@ -65,11 +65,88 @@ export class ApiError extends Error {
 }
 
 const BASE = "./api/v1";
+const TOKEN_KEY = "clipdb.token";
+
+/**
+ * The server's Bearer token, when it asks for one (exposed with `--token`): kept in sessionStorage,
+ * so it lasts for this tab and is forgotten when the tab closes.
+ */
+export const token = {
+  get(): string | null {
+    try {
+      return sessionStorage.getItem(TOKEN_KEY);
+    } catch {
+      return null;
+    }
+  },
+  set(value: string): void {
+    try {
+      sessionStorage.setItem(TOKEN_KEY, value);
+    } catch {
+      // Storage disabled: the token lasts until the page is left.
+    }
+    memoryToken = value;
+  },
+  clear(): void {
+    try {
+      sessionStorage.removeItem(TOKEN_KEY);
+    } catch {
+      // nothing stored
+    }
+    memoryToken = null;
+  },
+};
+let memoryToken: string | null = null;
+const currentToken = (): string | null => token.get() ?? memoryToken;
+
+/** Asks the user for a token; `rejected` when the last one was refused. Resolves null when they cancel. */
+type TokenPrompt = (rejected: boolean) => Promise<string | null>;
+let prompt: TokenPrompt | null = null;
+let asking: Promise<string | null> | null = null;
+
+/** Sets how the UI asks for a token when the server answers 401 (the login dialog). */
+export function onTokenNeeded(fn: TokenPrompt): void {
+  prompt = fn;
+}
+
+/** One prompt at a time: concurrent 401s (stats, search, thumbnails) share it. */
+function askForToken(rejected: boolean): Promise<string | null> {
+  if (!prompt) return Promise.resolve(null);
+  asking ??= prompt(rejected).then((t) => {
+    asking = null;
+    if (t) token.set(t);
+    // A refused token that the user gives up on is not kept.
+    else if (rejected) token.clear();
+    return t;
+  });
+  return asking;
+}
+
+function withAuth(init: RequestInit): RequestInit {
+  const t = currentToken();
+  if (!t) return init;
+  const headers = new Headers(init.headers);
+  headers.set("authorization", `Bearer ${t}`);
+  return { ...init, headers };
+}
+
+/** fetch with the token; a 401 asks for one (once per call, again while the user gives wrong ones). */
+async function authFetch(url: string, init: RequestInit = {}): Promise<Response> {
+  for (;;) {
+    const sent = currentToken();
+    const res = await fetch(url, withAuth(init));
+    if (res.status !== 401 || !prompt || init.signal?.aborted) return res;
+    // Another call may already have got a new token while this one was in flight.
+    if (currentToken() !== sent && currentToken()) continue;
+    const next = await askForToken(sent !== null);
+    if (!next) return res;
+  }
+}
 
 async function call<T>(url: string, init: RequestInit = {}): Promise<T> {
   let res: Response;
   try {
-    res = await fetch(url, init);
+    res = await authFetch(url, init);
   } catch (e) {
     if ((e as Error).name === "AbortError") throw e;
     throw new ApiError("NETWORK", "The clipdb server cannot be reached. Is `clipdb serve` still running?", 0);
@@ -90,6 +167,48 @@ async function call<T>(url: string, init: RequestInit = {}): Promise<T> {
 export const thumbUrl = (id: string): string => `${BASE}/items/${encodeURIComponent(id)}/thumb`;
 /** URL of an item's full image. */
 export const imageUrl = (id: string): string => `${BASE}/items/${encodeURIComponent(id)}/image`;
+
+/**
+ * Shows an image of the API in `img`. Without a token, the URL itself (the browser caches it);
+ * with one, the image is fetched with the token (an <img> cannot send headers) and shown from a
+ * blob: URL. A failure fires the image's "error" event, as a broken src would.
+ */
+export function setImageSrc(img: HTMLImageElement, url: string): void {
+  if (!currentToken()) {
+    img.src = url;
+    return;
+  }
+  const want = url;
+  img.dataset.src = want;
+  authFetch(url)
+    .then(async (res) => {
+      if (!res.ok) throw new Error(String(res.status));
+      const blobUrl = URL.createObjectURL(await res.blob());
+      if (img.dataset.src !== want) return URL.revokeObjectURL(blobUrl);
+      const done = () => setTimeout(() => URL.revokeObjectURL(blobUrl), 0);
+      img.addEventListener("load", done, { once: true });
+      img.addEventListener("error", done, { once: true });
+      img.src = blobUrl;
+    })
+    .catch(() => {
+      if (img.dataset.src === want) img.dispatchEvent(new Event("error"));
+    });
+}
+
+/**
+ * Opens an image of the API in a new tab. With a token it is fetched first (a link cannot send the
+ * header) and opened from a blob: URL; returns false when the link can be followed as it is.
+ */
+export function openImage(url: string): boolean {
+  if (!currentToken()) return false;
+  void authFetch(url).then(async (res) => {
+    if (!res.ok) return;
+    const blobUrl = URL.createObjectURL(await res.blob());
+    window.open(blobUrl, "_blank", "noopener");
+    setTimeout(() => URL.revokeObjectURL(blobUrl), 60_000);
+  });
+  return true;
+}
 
 export const api = {
   stats: (): Promise<Stats> => call(`${BASE}/stats`),

@@ -1,6 +1,6 @@
 /** The clipdb search page: state, events, and calls to the HTTP API. */
 import "./style.css";
-import { api, thumbUrl, type Hit, type IndexKind, type Modality, type SearchOptions, type SearchResponse, type Stats } from "./api.js";
+import { api, ApiError, onTokenNeeded, setImageSrc, thumbUrl, type Hit, type IndexKind, type Modality, type SearchOptions, type SearchResponse, type Stats } from "./api.js";
 import { shortName } from "./dom.js";
 import { renderError, renderResults, renderSkeleton, renderWelcome } from "./render.js";
 
@@ -33,6 +33,11 @@ const el = {
   toast: $<HTMLDivElement>("toast"),
   announce: $<HTMLDivElement>("announce"),
   indexHint: $<HTMLParagraphElement>("index-hint"),
+  login: $<HTMLDialogElement>("login"),
+  loginForm: $<HTMLFormElement>("login-form"),
+  loginToken: $<HTMLInputElement>("login-token"),
+  loginError: $<HTMLParagraphElement>("login-error"),
+  loginCancel: $<HTMLButtonElement>("login-cancel"),
 };
 
 const EXAMPLES = ["a dog", "pizza on a table", "a red bus", "people skiing", "a cat", "an airplane in the sky"];
@@ -92,7 +97,7 @@ function renderChip(): void {
     el.chipLabel.title = query.name;
   } else {
     if (query.thumbId) {
-      el.chipImg.src = thumbUrl(query.thumbId);
+      setImageSrc(el.chipImg, thumbUrl(query.thumbId));
       el.chipImg.hidden = false;
     } else {
       el.chipImg.hidden = true;
@@ -234,8 +239,9 @@ async function copyId(id: string): Promise<void> {
 async function loadStats(): Promise<void> {
   try {
     stats = await api.stats();
-  } catch {
-    el.stats.replaceChildren(badge("Server unreachable", "stat-error"));
+  } catch (e) {
+    const needsToken = e instanceof ApiError && e.status === 401;
+    el.stats.replaceChildren(badge(needsToken ? "Token needed" : "Server unreachable", "stat-error", needsToken ? "Reload the page to enter the token" : ""));
     return;
   }
   const model = stats.model ?? "no model";
@@ -319,6 +325,39 @@ async function fromUrl(): Promise<void> {
     renderWelcome(el.results, stats, EXAMPLES, runText);
   }
 }
+
+/**
+ * The login dialog, shown when the server answers 401 (started with --token, off loopback): the
+ * token is kept for this tab (sessionStorage) and sent as a Bearer header.
+ */
+function askToken(rejected: boolean): Promise<string | null> {
+  return new Promise((resolve) => {
+    el.loginError.hidden = !rejected;
+    el.loginToken.value = "";
+    const finish = (value: string | null) => {
+      el.loginForm.removeEventListener("submit", onSubmit);
+      el.loginCancel.removeEventListener("click", onCancel);
+      el.login.removeEventListener("cancel", onCancel);
+      if (el.login.open) el.login.close();
+      resolve(value);
+    };
+    const onSubmit = (e: Event) => {
+      e.preventDefault();
+      const value = el.loginToken.value.trim();
+      if (value) finish(value);
+    };
+    const onCancel = (e: Event) => {
+      e.preventDefault();
+      finish(null);
+    };
+    el.loginForm.addEventListener("submit", onSubmit);
+    el.loginCancel.addEventListener("click", onCancel);
+    el.login.addEventListener("cancel", onCancel);
+    el.login.showModal();
+    el.loginToken.focus();
+  });
+}
+onTokenNeeded(askToken);
 
 // A query picture that cannot be loaded (removed item) is hidden rather than shown broken.
 el.chipImg.addEventListener("error", () => (el.chipImg.hidden = true));

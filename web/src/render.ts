@@ -1,5 +1,5 @@
 /** Rendering of the results area: empty, loading, error, no-result and result states. */
-import { ApiError, imageUrl, thumbUrl, type Hit, type SearchResponse, type Stats } from "./api.js";
+import { ApiError, imageUrl, openImage, setImageSrc, thumbUrl, type Hit, type SearchResponse, type Stats } from "./api.js";
 import { h, icon, shortName } from "./dom.js";
 
 /** What a result card can ask the app to do. */
@@ -14,15 +14,27 @@ const fmtScore = (s: number): string => s.toFixed(3);
 /** A thumbnail <img> that degrades to a neutral placeholder when the image cannot be loaded. */
 function thumb(id: string | undefined, alt: string): HTMLElement {
   if (!id) return h("span", { class: "thumb-missing" }, icon("text"));
-  const img = h("img", { src: thumbUrl(id), alt, loading: "lazy", decoding: "async" });
+  const img = h("img", { alt, loading: "lazy", decoding: "async" });
   img.addEventListener("error", () => img.replaceWith(h("span", { class: "thumb-missing" }, icon("image"))), { once: true });
+  setImageSrc(img, thumbUrl(id));
   return img;
 }
 
 function openLink(id: string, label: string): HTMLAnchorElement {
   return h(
     "a",
-    { class: "icon-button small", href: imageUrl(id), target: "_blank", rel: "noopener", title: "Open full image", "aria-label": `Open full image of ${label}` },
+    {
+      class: "icon-button small",
+      href: imageUrl(id),
+      target: "_blank",
+      rel: "noopener",
+      title: "Open full image",
+      "aria-label": `Open full image of ${label}`,
+      // With a token, the image is fetched with it and opened from a blob: URL.
+      onclick: (e: Event) => {
+        if (openImage(imageUrl(id))) e.preventDefault();
+      },
+    },
     icon("external"),
   );
 }
@@ -169,6 +181,10 @@ const ERROR_TITLES: Record<string, string> = {
   NO_MODEL: "This collection cannot embed queries",
   MODEL_UNAVAILABLE: "The model is not available",
   INVALID_ARGUMENT: "Invalid search",
+  UNAUTHORIZED: "This server needs a token",
+  FORBIDDEN: "Refused by the server",
+  BUSY: "The server is busy",
+  REQUEST_TIMEOUT: "The upload took too long",
 };
 
 /** An error state with the server's message and a retry button. */
