@@ -31,7 +31,7 @@ export function registerIndex(program: Command): Command {
     .description("show built indexes")
     .action(async (f) => {
       await withCollection(f, false, async (col) => {
-        const st = col.indexStatus();
+        const st = await col.indexStatus();
         print(f, { indexes: st }, () =>
           st.length ? indexTable(st) : "no indexes built (exact search only)",
         );
@@ -54,7 +54,7 @@ export function registerIndex(program: Command): Command {
         const t0 = performance.now();
         const compacted = await col.compactIndexes();
         const s = ((performance.now() - t0) / 1000).toFixed(2);
-        const damaged = col.indexStatus().filter((b) => b.damaged);
+        const damaged = (await col.indexStatus()).filter((b) => b.damaged);
         print(f, { compacted, seconds: Number(s), damaged }, () => `${compacted.length ? `compacted ${compacted.join(", ")} in ${s} s` : "nothing to compact"}${damaged.length ? `\n${indexTable(damaged)}` : ""}`);
         return damaged.length ? EXIT.partial : EXIT.ok;
       });

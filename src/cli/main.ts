@@ -83,7 +83,7 @@ common(program.command("stats"))
   .description("counts, model, index state and on-disk size")
   .action(async (f) => {
     await withCollection(f, false, async (col) => {
-      const s = col.stats();
+      const s = await col.stats();
       print(f, s, () =>
         [
           `images  ${s.images}`,

@@ -58,7 +58,7 @@ export function registerServe(program: Command): void {
     .action(async (f: ServeFlags) => {
       if (f.db === (process.env.CLIPDB_DIR ?? "./clipdb-data")) f.db = "./.clipdb-sample";
       await withCollection(f, true, async (col) => {
-        if (col.stats().images === 0) {
+        if ((await col.stats()).images === 0) {
           if (!existsSync(SAMPLE_DIR)) throw new Error(`the sample collection is missing at ${SAMPLE_DIR}`);
           console.error(`clipdb: first start: embedding the sample collection into ${col.dir} ...`);
           try {

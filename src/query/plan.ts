@@ -20,9 +20,16 @@ export type IndexChoice = IndexKind | "auto";
  */
 export const AUTO_EXACT_BELOW = 10_000;
 
+/**
+ * An index that may need an async step before `size` or `search` work (the collection's exact
+ * index counts or reads the store's vectors on first use): `prepare(false)` makes `size` right,
+ * `prepare(true)` makes `search` work.
+ */
+export type PreparedIndex = VectorIndex & { prepare?(load: boolean): Promise<void> };
+
 /** The indexes of one modality: the exact Flat index always, IVF and HNSW when built. */
 export interface ModalityIndexes {
-  flat: VectorIndex;
+  flat: PreparedIndex;
   ivf?: VectorIndex;
   hnsw?: VectorIndex;
 }
@@ -65,7 +72,7 @@ export const EXACT_FILTER_THRESHOLD = 4096;
  * Throws INDEX_NOT_BUILT when an approximate index is asked for and none of the searched
  * modalities has one; with several modalities, those without it are searched exactly.
  */
-export function runPlan(indexes: Map<Modality, ModalityIndexes>, p: PlanInput): PlanResult {
+export async function runPlan(indexes: Map<Modality, ModalityIndexes>, p: PlanInput): Promise<PlanResult> {
   if (!Number.isInteger(p.k) || p.k < 1) throw new ClipdbError("INVALID_ARGUMENT", { name: "k", reason: `must be a positive integer, got ${p.k}` });
   const merged: PlanResult["hits"] = [];
   let scanned = 0;
@@ -77,11 +84,14 @@ export function runPlan(indexes: Map<Modality, ModalityIndexes>, p: PlanInput): 
   const some = named !== undefined && p.modalities.some((m) => indexes.get(m)?.[named]);
   for (const modality of p.modalities) {
     const set = indexes.get(modality);
-    if (!set || set.flat.size === 0) continue;
+    if (!set) continue;
+    await set.flat.prepare?.(false);
+    if (set.flat.size === 0) continue;
     const cands = p.candidates?.get(modality);
     if (cands && cands.length === 0) continue;
     const fallback = named !== undefined && p.modalities.length > 1 && some && !set[named];
     const { index, kind } = chooseIndex(set, modality, fallback ? "exact" : want, cands);
+    if (index === set.flat) await set.flat.prepare?.(true);
     if (kind !== "exact") answered = kind;
     const opts: SearchOptions = { nprobe: p.nprobe, ef: p.ef };
     if (cands) {
