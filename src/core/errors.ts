@@ -69,6 +69,10 @@ export const ERROR_CODES = {
     kind: "user",
     message: (d) => `Collection at '${s(d.path)}' cannot be opened: ${s(d.reason)}.${d.hint ? ` ${s(d.hint)}` : ""}`,
   },
+  STORE_UNAVAILABLE: {
+    kind: "user",
+    message: (d) => `The store at '${s(d.location)}' is unavailable: ${s(d.reason)}.${d.hint ? ` ${s(d.hint)}` : ""}`,
+  },
   IMAGE_DECODE: {
     kind: "user",
     message: (d) => `Cannot decode image '${s(d.file)}': ${s(d.reason)}. Check that the file is a complete JPEG, PNG, WebP, GIF, AVIF or TIFF.`,

@@ -23,6 +23,8 @@ export const STATUS_BY_CODE: Record<ErrorCode, number> = {
   IMAGE_TOO_LARGE: 422,
   INTERNAL: 500,
   STORE_CORRUPT: 500,
+  // The database server of a postgres:// collection is down, unreachable or lacks pgvector.
+  STORE_UNAVAILABLE: 503,
   MODEL_UNAVAILABLE: 503,
   INTERRUPTED: 503,
 };
