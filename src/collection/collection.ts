@@ -7,10 +7,11 @@ import { testPoint } from "../core/testpoint.js";
 import { normalizeRows } from "../core/vectors.js";
 import type { Modality } from "../core/types.js";
 import { DEFAULT_MODEL, loadEmbedder, thumbnailJpeg, type Embedder } from "../embed/index.js";
-import { SqliteCollectionStore, type CollectionStore } from "../store/index.js";
+import { PgCollectionStore, SqliteCollectionStore, isPgUrl, type CollectionStore } from "../store/index.js";
 import { DEFAULT_EVAL, evaluate, groundTruth, parseQuery, runPlan, tuneSetting, type EvalConfig, type EvalReport, type IndexChoice, type TunePoint } from "../query/index.js";
 import { IndexSet, type BuildOptions, type IndexSetOptions } from "./indexes.js";
-import { addImages, addTexts, withOwnCaptions } from "./ingest.js";
+import { addImages, addTexts, folderUploads, withOwnCaptions, type UploadSink } from "./ingest.js";
+import { PgIndexes } from "./pg-indexes.js";
 import { importVectors, type VectorImport } from "./import.js";
 import { contentHash, sniffImage } from "./files.js";
 import type {
@@ -55,7 +56,7 @@ export class Collection implements CollectionApi {
   private constructor(
     readonly dir: string,
     private readonly store: CollectionStore,
-    private readonly indexes: IndexSet,
+    private readonly indexes: IndexSet | PgIndexes,
     private readonly opts: OpenOptions,
   ) {
     if (opts.embedder) this.embedderP = Promise.resolve(opts.embedder);
@@ -67,6 +68,11 @@ export class Collection implements CollectionApi {
    * (never silently a new, empty collection). Temporary files of killed index saves are removed.
    */
   static async open(dir: string, opts: OpenOptions = {}): Promise<Collection> {
+    if (isPgUrl(dir)) {
+      const poolSize = Number(process.env.CLIPDB_PG_POOL ?? 10);
+      const store = await PgCollectionStore.open(dir, { poolSize, create: opts.create !== false });
+      return Collection.ready(new Collection(store.location, store, new PgIndexes(store), opts), store, opts);
+    }
     const abs = resolve(dir);
     const db = join(abs, DB_FILE);
     const dbSize = statSync(db, { throwIfNoEntry: false })?.size;
@@ -83,7 +89,11 @@ export class Collection implements CollectionApi {
     mkdirSync(abs, { recursive: true });
     const store = await SqliteCollectionStore.open(abs);
     const indexes = new IndexSet(store, abs, opts.compaction);
-    const col = new Collection(abs, store, indexes, opts);
+    return Collection.ready(new Collection(abs, store, indexes, opts), store, opts);
+  }
+
+  /** Checks the model asked for against the recorded one, reads the model, and tidies the index folder. */
+  private static async ready(col: Collection, store: CollectionStore, opts: OpenOptions): Promise<Collection> {
     const recorded = await store.model();
     const wanted = opts.embedder?.modelId ?? (opts.model && modelRef(opts.model));
     if (recorded && wanted && recorded.modelId !== wanted && (await store.getSetting("model_source")) !== "imported") {
@@ -92,7 +102,7 @@ export class Collection implements CollectionApi {
     }
     col.model = recorded;
     col.imported = (await store.getSetting("model_source")) === "imported";
-    await indexes.clean();
+    await col.indexes.clean();
     return col;
   }
 
@@ -144,9 +154,22 @@ export class Collection implements CollectionApi {
 
   /** Adds images (and their captions); see AddOptions for batching, progress and cancellation. */
   async addImages(inputs: ImageInput[], opts: AddOptions = {}): Promise<AddSummary> {
-    const sum = await addImages(this.store, () => this.embedder(), join(this.dir, "files"), inputs, opts);
+    const sum = await addImages(this.store, () => this.embedder(), this.uploads(), inputs, opts);
     await this.afterWrite();
     return sum;
+  }
+
+  /**
+   * Where uploaded images are kept: the collection folder's `files/` (SQLite), or the store's
+   * blobs (Postgres, so that a collection needs no local folder: source `blob:upload/<hash><ext>`).
+   */
+  private uploads(): UploadSink {
+    if (this.store.kind === "sqlite") return folderUploads(join(this.dir, "files"));
+    return async (hash, bytes, ext) => {
+      const key = `upload/${hash}${ext}`;
+      if (!(await this.store.getBlob(key))) await this.store.putBlob(key, bytes);
+      return `blob:${key}`;
+    };
   }
 
   /** Adds texts. */
@@ -249,8 +272,19 @@ export class Collection implements CollectionApi {
     const { source, hash } = await this.imageItem(id);
     let data: Buffer;
     try {
-      data = await readFile(source);
+      if (source.startsWith("blob:")) {
+        const blob = await this.store.getBlob(source.slice(5));
+        if (!blob) throw new Error("blob missing");
+        data = blob;
+      } else if (this.store.kind === "postgres") {
+        throw new ClipdbError("NOT_FOUND", {
+          what: "image file",
+          id,
+          hint: "This item was added by path, and a Postgres collection serves only what it stores: add it by upload (POST /items) to serve it from any server.",
+        });
+      } else data = await readFile(source);
     } catch (e) {
+      if (e instanceof ClipdbError) throw e;
       throw new ClipdbError("NOT_FOUND", { what: "image file", id, hint: `Its file '${source}' is gone; re-add it or prune it with 'clipdb add --prune'.` }, { cause: e });
     }
     if (hash && contentHash(data) !== hash) {
@@ -266,6 +300,14 @@ export class Collection implements CollectionApi {
   async thumbnail(id: string, size = 256): Promise<ImageBytes> {
     const px = Math.max(32, Math.min(1024, Math.round(size) || 256));
     const hash = (await this.imageItem(id)).hash ?? createHash("sha1").update(id).digest("hex");
+    if (this.store.kind === "postgres") {
+      const key = `thumb/${hash.slice(0, 40)}-${px}.jpg`;
+      const hit = await this.store.getBlob(key);
+      if (hit) return { data: hit, mime: "image/jpeg" };
+      const thumb = await thumbnailJpeg((await this.image(id)).data, px);
+      await this.store.putBlob(key, thumb);
+      return { data: thumb, mime: "image/jpeg" };
+    }
     const cached = join(this.dir, "thumbs", `${hash.slice(0, 40)}-${px}.jpg`);
     if (existsSync(cached)) return { data: await readFile(cached), mime: "image/jpeg" };
     const { data } = await this.image(id);
@@ -350,6 +392,13 @@ export class Collection implements CollectionApi {
    * there are pairs, otherwise items against their own modality), and stores them as defaults.
    */
   async tune(targetRecall = 0.95, sample = 500): Promise<{ type: "ivf" | "hnsw"; modality: Modality; param: string; value: number; reached: boolean; curve: TunePoint[] }[]> {
+    if (this.store.kind === "postgres") {
+      throw new ClipdbError("INVALID_ARGUMENT", {
+        name: "tune",
+        reason: "tuning times in-memory indexes, and a Postgres collection searches with pgvector's",
+        hint: "Pass --ef (hnsw.ef_search) or --nprobe (ivfflat.probes) per query, or run 'clipdb eval' to see recall against them.",
+      });
+    }
     const sets = await this.indexes.all();
     const pairs = await this.store.pairs();
     const out = [];
@@ -410,7 +459,8 @@ export class Collection implements CollectionApi {
   async stats(): Promise<CollectionStats> {
     const c = await this.store.counts();
     const m = await this.refreshModel();
-    return { images: c.images, texts: c.texts, pairs: c.pairs, dim: m?.dim ?? null, model: m?.modelId ?? null, indexes: await this.indexes.status(), bytes: dirBytes(this.dir) };
+    const bytes = this.store instanceof PgCollectionStore ? await this.store.bytes() : dirBytes(this.dir);
+    return { images: c.images, texts: c.texts, pairs: c.pairs, dim: m?.dim ?? null, model: m?.modelId ?? null, indexes: await this.indexes.status(), bytes };
   }
 
   /** Index state only. */

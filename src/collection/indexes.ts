@@ -4,7 +4,7 @@ import type { Hits, Modality, SearchOptions, VectorIndex } from "../core/types.j
 import { ClipdbError } from "../core/errors.js";
 import { testPoint } from "../core/testpoint.js";
 import { DeltaIndex, loadIndex, type BaseIndex } from "../index/index.js";
-import { AUTO_EXACT_BELOW, type IndexChoice, type ModalityIndexes } from "../query/index.js";
+import { AUTO_EXACT_BELOW, type IndexChoice, type LocalIndexes, type ModalityIndexes } from "../query/index.js";
 import type { CollectionStore, StoreChanges } from "../store/index.js";
 import type { IndexStatus } from "./types.js";
 import { LazyFlat, countOf } from "./lazy-flat.js";
@@ -158,9 +158,9 @@ export class IndexSet {
   }
 
   /** Every index that loads, up to date (evaluation and tuning); damaged ones are left out. */
-  async all(): Promise<Map<Modality, ModalityIndexes>> {
+  async all(): Promise<Map<Modality, LocalIndexes>> {
     await this.sync();
-    const out = new Map<Modality, ModalityIndexes>();
+    const out = new Map<Modality, LocalIndexes>();
     for (const [m, flat] of this.flats) {
       await flat.prepare(true);
       out.set(m, { flat });
@@ -260,8 +260,8 @@ export class IndexSet {
    * The loaded indexes, plus in-memory indexes of `type` built for the modalities that lack one
    * (nothing is saved). Evaluation uses it so that it runs on any collection.
    */
-  async withTransient(opts: BuildOptions, base?: Map<Modality, ModalityIndexes>): Promise<{ sets: Map<Modality, ModalityIndexes>; built: string[] }> {
-    const sets = new Map<Modality, ModalityIndexes>([...(base ?? (await this.all()))].map(([m, s]) => [m, { ...s }]));
+  async withTransient(opts: BuildOptions, base?: Map<Modality, LocalIndexes>): Promise<{ sets: Map<Modality, LocalIndexes>; built: string[] }> {
+    const sets = new Map<Modality, LocalIndexes>([...(base ?? (await this.all()))].map(([m, s]) => [m, { ...s }]));
     const built: string[] = [];
     for (const [modality, set] of sets) {
       await set.flat.prepare?.(false);

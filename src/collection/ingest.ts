@@ -48,7 +48,7 @@ export function ownCaptions(imageId: string, paired: string[]): string[] {
 export async function addImages(
   store: CollectionStore,
   embedder: () => Promise<Embedder>,
-  filesDir: string,
+  uploads: UploadSink,
   inputs: ImageInput[],
   opts: AddOptions = {},
 ): Promise<AddSummary> {
@@ -70,7 +70,7 @@ export async function addImages(
         sum.errors.push(errorOf(label, e));
       }
     }
-    if (ready.length) await commitImages(store, await embedder(), filesDir, ready, sum);
+    if (ready.length) await commitImages(store, await embedder(), uploads, ready, sum);
     opts.onProgress?.(Math.min(start + batch, inputs.length), inputs.length);
   }
   return sum;
@@ -100,7 +100,7 @@ async function prepare(store: CollectionStore, input: ImageInput, label: string)
   return { input, id, bytes, hash, label };
 }
 
-async function commitImages(store: CollectionStore, emb: Embedder, filesDir: string, ready: Prepared[], sum: AddSummary): Promise<void> {
+async function commitImages(store: CollectionStore, emb: Embedder, uploads: UploadSink, ready: Prepared[], sum: AddSummary): Promise<void> {
   const { vectors, errors } = await emb.embedImagesSettled(ready.map((r) => r.bytes));
   const ok = ready.filter((r, i) => {
     if (errors[i]) {
@@ -112,10 +112,13 @@ async function commitImages(store: CollectionStore, emb: Embedder, filesDir: str
   const captions = ok.flatMap((r) => (r.input.captions ?? []).map((text, n) => ({ r, text, n })));
   const textVecs = captions.length ? await emb.embedTexts(captions.map((c) => c.text)) : new Float32Array(0);
   const dim = emb.dim;
+  // Uploaded bytes are kept where the collection keeps files (its folder, or its store) first.
+  const sources = new Map<Prepared, string>();
+  for (const r of ok) sources.set(r, r.input.path ?? (await uploads(r.hash, r.bytes, sniffImage(r.bytes)?.ext ?? ".bin")));
   // One group per image: its item and caption items, with the rows of their vectors.
   const groups = ok.map((r) => {
     const row = ready.indexOf(r);
-    const items: NewItem[] = [{ id: r.id, modality: "image", source: r.input.path ?? saveUpload(filesDir, r), text: null, meta: r.input.meta ?? {}, hash: r.hash }];
+    const items: NewItem[] = [{ id: r.id, modality: "image", source: sources.get(r)!, text: null, meta: r.input.meta ?? {}, hash: r.hash }];
     const rows: Float32Array[] = [vectors.subarray(row * dim, (row + 1) * dim)];
     const pairs: { imageId: string; textId: string }[] = [];
     captions.forEach((c, i) => {
@@ -170,15 +173,23 @@ export async function withOwnCaptions(store: StoreReader, ids: string[]): Promis
   return [...out];
 }
 
-/** Writes uploaded bytes into the collection's files folder, named by content hash, atomically. */
-function saveUpload(filesDir: string, r: Prepared): string {
-  mkdirSync(filesDir, { recursive: true });
-  const path = join(filesDir, r.hash + (sniffImage(r.bytes)?.ext ?? ".bin"));
-  if (!existsSync(path)) {
-    writeFileSync(path + ".tmp", r.bytes);
-    renameSync(path + ".tmp", path);
-  }
-  return path;
+/**
+ * Keeps the bytes of an uploaded image (`hash` is their content hash, `ext` a file extension such
+ * as ".jpg") and returns the source to record for it: a file path, or a store blob reference.
+ */
+export type UploadSink = (hash: string, bytes: Buffer, ext: string) => Promise<string>;
+
+/** An UploadSink writing into a folder, named by content hash, atomically (the SQLite collection's `files/`). */
+export function folderUploads(filesDir: string): UploadSink {
+  return async (hash, bytes, ext) => {
+    mkdirSync(filesDir, { recursive: true });
+    const path = join(filesDir, hash + ext);
+    if (!existsSync(path)) {
+      writeFileSync(path + ".tmp", bytes);
+      renameSync(path + ".tmp", path);
+    }
+    return path;
+  };
 }
 
 /**

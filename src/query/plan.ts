@@ -1,5 +1,5 @@
 import { ClipdbError } from "../core/errors.js";
-import type { Modality, SearchOptions, VectorIndex } from "../core/types.js";
+import type { Hits, Modality, SearchOptions, VectorIndex } from "../core/types.js";
 
 /** Which index answers a query. */
 export type IndexKind = "exact" | "ivf" | "hnsw";
@@ -25,14 +25,29 @@ export const AUTO_EXACT_BELOW = 10_000;
  * index counts or reads the store's vectors on first use): `prepare(false)` makes `size` right,
  * `prepare(true)` makes `search` work.
  */
-export type PreparedIndex = VectorIndex & { prepare?(load: boolean): Promise<void> };
+export type PreparedIndex<I = VectorIndex> = I & { prepare?(load: boolean): Promise<void> };
 
-/** The indexes of one modality: the exact Flat index always, IVF and HNSW when built. */
-export interface ModalityIndexes {
-  flat: PreparedIndex;
-  ivf?: VectorIndex;
-  hnsw?: VectorIndex;
+/**
+ * What the planner needs of an index: its size, and a search that may be answered elsewhere (a
+ * store that pushes search down to its server answers asynchronously).
+ */
+export interface PlanIndex {
+  readonly size: number;
+  search(q: Float32Array, k: number, opts?: SearchOptions): Hits | Promise<Hits>;
 }
+
+/** The indexes of one modality: the exact index always, IVF and HNSW when built. */
+export interface IndexesOf<I> {
+  flat: PreparedIndex<I>;
+  ivf?: I;
+  hnsw?: I;
+}
+
+/** What a query plan runs on (in-memory indexes, or a store's pushed-down ones). */
+export type ModalityIndexes = IndexesOf<PlanIndex>;
+
+/** In-memory indexes, searched synchronously (evaluation and tuning time them query by query). */
+export type LocalIndexes = IndexesOf<VectorIndex>;
 
 /** One planned query over one or both modalities. */
 export interface PlanInput {
@@ -93,7 +108,7 @@ export async function runPlan(indexes: Map<Modality, ModalityIndexes>, p: PlanIn
     const { index, kind } = chooseIndex(set, modality, fallback ? "exact" : want, cands);
     if (index === set.flat) await set.flat.prepare?.(true);
     if (kind !== "exact") answered = kind;
-    const opts: SearchOptions = { nprobe: p.nprobe, ef: p.ef };
+    const opts: SearchOptions = { nprobe: p.nprobe, ef: p.ef, exclude: p.exclude };
     if (cands) {
       const allowed = new Set(cands);
       opts.allow = (o) => allowed.has(o) && o !== p.exclude;
@@ -102,7 +117,7 @@ export async function runPlan(indexes: Map<Modality, ModalityIndexes>, p: PlanIn
       const ex = p.exclude;
       opts.allow = (o) => o !== ex;
     }
-    const hits = index.search(p.q, p.k, opts);
+    const hits = await index.search(p.q, p.k, opts);
     scanned += hits.scanned ?? 0;
     for (let i = 0; i < hits.offsets.length; i++) merged.push({ offset: hits.offsets[i], score: hits.scores[i], modality });
   }
@@ -115,7 +130,7 @@ function chooseIndex(
   modality: Modality,
   want: IndexChoice,
   cands: Uint32Array | undefined,
-): { index: VectorIndex; kind: IndexKind } {
+): { index: PlanIndex; kind: IndexKind } {
   if (want === "exact") return { index: set.flat, kind: "exact" };
   if (want === "auto") {
     const kind = set.hnsw ? "hnsw" : set.ivf ? "ivf" : "exact";
