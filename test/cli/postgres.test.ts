@@ -13,6 +13,7 @@ import { type PgServer, startPgServer } from "../../scripts/lib/pg-server.js";
 import { testModelDir } from "../fixtures/model.js";
 import { CLI, DATA } from "./helpers.js";
 import { freePort } from "./writers-fixtures.js";
+import { killAt } from "./points.js";
 
 const COCO = join(DATA, "coco-val2017-sample");
 const FILES = readdirSync(join(COCO, "images")).sort();
@@ -127,6 +128,30 @@ describe("the CLI on a Postgres collection", () => {
     expect(r.stderr).toMatch(new RegExp(`127\\.0\\.0\\.1:${port}`));
     expect(r.stderr.trim().split("\n")).toHaveLength(1);
   });
+});
+
+describe("kill -9 of clipdb add against Postgres", () => {
+  it("keeps every committed batch, loses the one in flight, and a re-run finishes with no duplicates", async () => {
+    const db = url();
+    const photos = join(tmp, "kill");
+    mkdirSync(photos, { recursive: true });
+    for (const f of FILES.slice(0, 40)) copyFileSync(join(COCO, "images", f), join(photos, f));
+    const args = ["add", photos, "--captions", join(COCO, "captions.json"), "--db", db, "--model", model, "--batch-size", "4", "--json"];
+    const env = { CLIPDB_PG_POOL: "1" };
+    let committed = 0;
+    for (const [point, batches] of [["add:batch:2", 2], ["add:embedded:3", 2], ["add:batch:1", 1]] as const) {
+      await killAt(args, point, env);
+      committed += batches * 4;
+      const st = clipdb(["stats", "--db", db, "--json"]).json;
+      expect(st.images, point).toBe(committed);
+      expect(st.texts, point).toBe(committed * 5);
+      expect(st.pairs, point).toBe(committed * 5);
+    }
+    const done = clipdb(args);
+    expect(done.code, done.stderr).toBe(0);
+    expect(done.json).toMatchObject({ added: 40 - committed, skipped: committed });
+    expect(clipdb(["stats", "--db", db, "--json"]).json).toMatchObject({ images: 40, texts: 200, pairs: 200 });
+  }, 300_000);
 });
 
 describe("two API servers over one Postgres collection", () => {
