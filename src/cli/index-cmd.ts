@@ -9,7 +9,7 @@ export function registerIndex(program: Command): Command {
   common(index.command("build"))
     .description("build an IVF or HNSW index per modality from the stored vectors")
     .requiredOption("--type <type>", "ivf or hnsw")
-    .option("--nlist <n>", "IVF lists (default about 4*sqrt(n))", int)
+    .option("--nlist <n>", "IVF lists (default min(4*sqrt(n), n/39), at least 1)", int)
     .option("--m <n>", "HNSW degree (default 32)", int)
     .option("--train-on <which>", "IVF training vectors: image, text, all, or self (each index its own modality; default)", "self")
     .option("--spill <n>", "IVF: lists each vector is stored in (default 1)", int)

@@ -84,7 +84,7 @@ export class Collection implements CollectionApi {
       });
     }
     if (opts.create === false && dbSize === undefined) {
-      throw new ClipdbError("NOT_FOUND", { what: "collection", id: abs, hint: "Create one with 'clipdb add <files>' or pass --db <dir>." });
+      throw new ClipdbError("NOT_FOUND", { what: "collection", at: abs, hint: "Create one with 'clipdb add <files>', or pass --db <dir> (or a postgres:// URL)." });
     }
     mkdirSync(abs, { recursive: true });
     const store = await SqliteCollectionStore.open(abs);
