@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readdirSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from "node:fs";
 import { readFile, writeFile, rename, mkdir } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { createHash } from "node:crypto";
@@ -52,6 +52,8 @@ const DB_FILE = "clipdb.sqlite";
 export class Collection implements CollectionApi {
   private embedderP?: Promise<Embedder>;
   private closed = false;
+  /** What this handle created at open (a new database, or its folder too), removed at close if nothing was stored. */
+  private createdHere?: "database" | "folder";
 
   private constructor(
     readonly dir: string,
@@ -86,10 +88,13 @@ export class Collection implements CollectionApi {
     if (opts.create === false && dbSize === undefined) {
       throw new ClipdbError("NOT_FOUND", { what: "collection", at: abs, hint: "Create one with 'clipdb add <files>', or pass --db <dir> (or a postgres:// URL)." });
     }
+    const folderExisted = existsSync(abs);
     mkdirSync(abs, { recursive: true });
     const store = await SqliteCollectionStore.open(abs);
     const indexes = new IndexSet(store, abs, opts.compaction);
-    return Collection.ready(new Collection(abs, store, indexes, opts), store, opts);
+    const col = new Collection(abs, store, indexes, opts);
+    col.createdHere = dbSize === undefined ? (folderExisted ? "database" : "folder") : undefined;
+    return Collection.ready(col, store, opts);
   }
 
   /** Checks the model asked for against the recorded one, reads the model, and tidies the index folder. */
@@ -274,7 +279,7 @@ export class Collection implements CollectionApi {
     try {
       if (source.startsWith("blob:")) {
         const blob = await this.store.getBlob(source.slice(5));
-        if (!blob) throw new Error("blob missing");
+        if (!blob) throw new ClipdbError("NOT_FOUND", { what: "image file", id, hint: `Its stored upload '${source.slice(5)}' is gone from the database; add the image again.` });
         data = blob;
       } else if (this.store.kind === "postgres") {
         throw new ClipdbError("NOT_FOUND", {
@@ -380,6 +385,14 @@ export class Collection implements CollectionApi {
       sets = t.sets;
       if (t.built.length) notes.push(`${type} not built: built in memory for this run (${t.built.join(", ")})`);
     }
+    if (full.indexes.includes("ivf")) {
+      for (const [m, set] of sets) {
+        const ivf = set.ivf as unknown as { nlist?: number; base?: { nlist?: number } } | undefined;
+        const nlist = ivf?.nlist ?? ivf?.base?.nlist;
+        const over = nlist === undefined ? [] : full.nprobes.filter((p) => p > nlist);
+        if (over.length) notes.push(`the ${m} IVF has ${nlist} lists: nprobe ${over.join(", ")} probe all of them, the same as nprobe ${nlist}`);
+      }
+    }
     const pairs = await this.store.pairs();
     const vectorOf = await this.vectorsOf([...pairs.image, ...pairs.text]);
     const report = evaluate({ sets, vectorOf, pairs, dim: model.dim }, full);
@@ -468,14 +481,26 @@ export class Collection implements CollectionApi {
     return this.indexes.status();
   }
 
-  /** Folds large index deltas into their files (see COMPACT_MIN) and closes the store. Idempotent. */
+  private removeCreated(): void {
+    for (const f of [DB_FILE, `${DB_FILE}-wal`, `${DB_FILE}-shm`]) rmSync(join(this.dir, f), { force: true });
+    if (this.createdHere === "folder" && readdirSync(this.dir).length === 0) rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  /**
+   * Folds large index deltas into their files (see COMPACT_MIN) and closes the store. Idempotent.
+   * A collection that this handle created and that still stores nothing (no model recorded) is
+   * removed again, so a failed first command leaves no empty collection behind.
+   */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     try {
       await this.indexes.compact(false);
     } finally {
+      const empty = this.createdHere !== undefined && (await this.store.model().catch(() => null)) === null;
       await this.store.close();
+      // A command that failed before storing anything (say, the model could not be loaded) leaves nothing behind.
+      if (empty) this.removeCreated();
     }
   }
 }

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, unlinkSync, writeFileSync, readFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, unlinkSync, writeFileSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { testModelDir } from "../fixtures/model.js";
@@ -99,6 +99,7 @@ describe("clipdb CLI end to end (built binary, generated test model)", () => {
     expect(offline.code).toBe(1);
     expect(offline.stderr).toMatch(/MODEL_UNAVAILABLE|not available.*offline mode is on and the model is not in the cache/);
     expect(offline.stderr).not.toMatch(/local_files_only|allowRemoteModels/);
+    expect(existsSync(join(tmp, "db-offline")), "a failed first add leaves no empty collection").toBe(false);
   });
 
   it("builds IVF and HNSW indexes that answer, and reports them in status", () => {
