@@ -424,7 +424,7 @@ if (REPLAY > 0) {
   const base = child(dir);
   const vs = syntheticQueries({ n: N, dim, clusters, seed, nq: REPLAY, querySeed: seed * 2 + 53 }).qs;
   let col = await openAt(dir, Infinity);
-  const status0 = col.indexStatus();
+  const status0 = (await col.indexStatus());
   const lat: number[] = [];
   let t = performance.now();
   for (let i = 0; i < REPLAY; i++) {
@@ -434,7 +434,7 @@ if (REPLAY > 0) {
     if ((i + 1) % 2000 === 0) progress(`replay case: ${i + 1}/${REPLAY} single adds`);
   }
   const loopS = (performance.now() - t) / 1000;
-  const pendingAfter = col.indexStatus().map((s) => `${s.type}:${s.modality} pending ${s.pending}`).join(", ");
+  const pendingAfter = (await col.indexStatus()).map((s) => `${s.type}:${s.modality} pending ${s.pending}`).join(", ");
   await col.close();
   flushDisk();
   const before = child(dir);

@@ -34,7 +34,7 @@ for (let i = 1; i <= 30; i++) {
 const tH = performance.now();
 await col.search({ vector: q(0) }, { k: 10, index: "hnsw", ef, modality: "image" });
 const hnswFirst = performance.now() - tH;
-const status = col.indexStatus();
+const status = (await col.indexStatus());
 await col.close();
 later.sort((a, b) => a - b);
 console.log(

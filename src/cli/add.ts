@@ -90,8 +90,9 @@ export async function runAdd(col: Collection, paths: string[], f: AddFlags, sign
 /** Removes image items whose source file lies under the given folders and no longer exists. */
 async function prune(col: Collection, paths: string[]): Promise<number> {
   const roots = paths.map((p) => resolve(p));
-  const gone = col.sources().filter((s) => roots.some((r) => s.source === r || s.source.startsWith(r + sep)) && !existsSync(s.source));
-  const ids = gone.flatMap((s) => [s.id, ...ownCaptions(s.id, col.get(s.id)?.pairs ?? [])]);
+  const gone = (await col.sources()).filter((s) => roots.some((r) => s.source === r || s.source.startsWith(r + sep)) && !existsSync(s.source));
+  const ids: string[] = [];
+  for (const s of gone) ids.push(s.id, ...ownCaptions(s.id, (await col.get(s.id))?.pairs ?? []));
   return ids.length ? col.remove(ids) : 0;
 }
 

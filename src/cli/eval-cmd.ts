@@ -73,9 +73,13 @@ export function registerEval(program: Command, index: Command): void {
         );
         if (typeof f.json === "string") {
           writeFileSync(f.json, JSON.stringify(report, null, 2) + "\n");
+          console.error(`clipdb: wrote the JSON report to ${f.json}`);
           f.json = false;
         }
-        if (f.plot) writeFileSync(f.plot, evalPlot(report));
+        if (f.plot) {
+          writeFileSync(f.plot, evalPlot(report));
+          console.error(`clipdb: wrote the plot to ${f.plot}`);
+        }
         print(f, report, () => [...report.notes.map((n) => `note: ${n}`), evalTable(report)].join("\n"));
       });
     });

@@ -9,7 +9,7 @@ export function registerIndex(program: Command): Command {
   common(index.command("build"))
     .description("build an IVF or HNSW index per modality from the stored vectors")
     .requiredOption("--type <type>", "ivf or hnsw")
-    .option("--nlist <n>", "IVF lists (default about 4*sqrt(n))", int)
+    .option("--nlist <n>", "IVF lists (default min(4*sqrt(n), n/39), at least 1)", int)
     .option("--m <n>", "HNSW degree (default 32)", int)
     .option("--train-on <which>", "IVF training vectors: image, text, all, or self (each index its own modality; default)", "self")
     .option("--spill <n>", "IVF: lists each vector is stored in (default 1)", int)
@@ -31,7 +31,7 @@ export function registerIndex(program: Command): Command {
     .description("show built indexes")
     .action(async (f) => {
       await withCollection(f, false, async (col) => {
-        const st = col.indexStatus();
+        const st = await col.indexStatus();
         print(f, { indexes: st }, () =>
           st.length ? indexTable(st) : "no indexes built (exact search only)",
         );
@@ -54,7 +54,7 @@ export function registerIndex(program: Command): Command {
         const t0 = performance.now();
         const compacted = await col.compactIndexes();
         const s = ((performance.now() - t0) / 1000).toFixed(2);
-        const damaged = col.indexStatus().filter((b) => b.damaged);
+        const damaged = (await col.indexStatus()).filter((b) => b.damaged);
         print(f, { compacted, seconds: Number(s), damaged }, () => `${compacted.length ? `compacted ${compacted.join(", ")} in ${s} s` : "nothing to compact"}${damaged.length ? `\n${indexTable(damaged)}` : ""}`);
         return damaged.length ? EXIT.partial : EXIT.ok;
       });

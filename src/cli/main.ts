@@ -13,8 +13,7 @@ import { EXIT, humanBytes, indexTable, reportError } from "./output.js";
 const program = new Command()
   .name("clipdb")
   .description("A multimodal database: images and texts in one CLIP vector space, searched exactly or with IVF and HNSW.")
-  .version("0.1.0")
-  .showHelpAfterError();
+  .version("0.1.0");
 
 common(program.command("add").argument("[paths...]", "image files or folders (recursive)"), true)
   .description("add images (with captions), texts, or precomputed vectors")
@@ -83,7 +82,7 @@ common(program.command("stats"))
   .description("counts, model, index state and on-disk size")
   .action(async (f) => {
     await withCollection(f, false, async (col) => {
-      const s = col.stats();
+      const s = await col.stats();
       print(f, s, () =>
         [
           `images  ${s.images}`,
@@ -102,6 +101,13 @@ common(program.command("stats"))
 
 registerEval(program, registerIndex(program));
 registerServe(program);
+
+// A usage mistake prints its one line and where the help is, not the whole help.
+const pointToHelp = (cmd: Command, path: string): void => {
+  cmd.showHelpAfterError(`(see '${path} --help')`);
+  for (const sub of cmd.commands) pointToHelp(sub, `${path} ${sub.name()}`);
+};
+pointToHelp(program, "clipdb");
 
 program.parseAsync(process.argv).catch((e) => {
   process.exitCode = reportError(e, process.argv.includes("--debug"));

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readdirSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from "node:fs";
 import { readFile, writeFile, rename, mkdir } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { createHash } from "node:crypto";
@@ -7,10 +7,11 @@ import { testPoint } from "../core/testpoint.js";
 import { normalizeRows } from "../core/vectors.js";
 import type { Modality } from "../core/types.js";
 import { DEFAULT_MODEL, loadEmbedder, thumbnailJpeg, type Embedder } from "../embed/index.js";
-import { Store } from "../store/index.js";
+import { PgCollectionStore, SqliteCollectionStore, isPgUrl, type CollectionStore } from "../store/index.js";
 import { DEFAULT_EVAL, evaluate, groundTruth, parseQuery, runPlan, tuneSetting, type EvalConfig, type EvalReport, type IndexChoice, type TunePoint } from "../query/index.js";
 import { IndexSet, type BuildOptions, type IndexSetOptions } from "./indexes.js";
-import { addImages, addTexts, withOwnCaptions } from "./ingest.js";
+import { addImages, addTexts, folderUploads, withOwnCaptions, type UploadSink } from "./ingest.js";
+import { PgIndexes } from "./pg-indexes.js";
 import { importVectors, type VectorImport } from "./import.js";
 import { contentHash, sniffImage } from "./files.js";
 import type {
@@ -51,11 +52,13 @@ const DB_FILE = "clipdb.sqlite";
 export class Collection implements CollectionApi {
   private embedderP?: Promise<Embedder>;
   private closed = false;
+  /** What this handle created at open (a new database, or its folder too), removed at close if nothing was stored. */
+  private createdHere?: "database" | "folder";
 
   private constructor(
     readonly dir: string,
-    private readonly store: Store,
-    private readonly indexes: IndexSet,
+    private readonly store: CollectionStore,
+    private readonly indexes: IndexSet | PgIndexes,
     private readonly opts: OpenOptions,
   ) {
     if (opts.embedder) this.embedderP = Promise.resolve(opts.embedder);
@@ -67,6 +70,11 @@ export class Collection implements CollectionApi {
    * (never silently a new, empty collection). Temporary files of killed index saves are removed.
    */
   static async open(dir: string, opts: OpenOptions = {}): Promise<Collection> {
+    if (isPgUrl(dir)) {
+      const poolSize = Number(process.env.CLIPDB_PG_POOL ?? 10);
+      const store = await PgCollectionStore.open(dir, { poolSize, create: opts.create !== false });
+      return Collection.ready(new Collection(store.location, store, new PgIndexes(store), opts), store, opts);
+    }
     const abs = resolve(dir);
     const db = join(abs, DB_FILE);
     const dbSize = statSync(db, { throwIfNoEntry: false })?.size;
@@ -78,38 +86,57 @@ export class Collection implements CollectionApi {
       });
     }
     if (opts.create === false && dbSize === undefined) {
-      throw new ClipdbError("NOT_FOUND", { what: "collection", id: abs, hint: "Create one with 'clipdb add <files>' or pass --db <dir>." });
+      throw new ClipdbError("NOT_FOUND", { what: "collection", at: abs, hint: "Create one with 'clipdb add <files>', or pass --db <dir> (or a postgres:// URL)." });
     }
+    const folderExisted = existsSync(abs);
     mkdirSync(abs, { recursive: true });
-    const store = Store.open(abs);
+    const store = await SqliteCollectionStore.open(abs);
     const indexes = new IndexSet(store, abs, opts.compaction);
     const col = new Collection(abs, store, indexes, opts);
-    const recorded = store.model();
+    col.createdHere = dbSize === undefined ? (folderExisted ? "database" : "folder") : undefined;
+    return Collection.ready(col, store, opts);
+  }
+
+  /** Checks the model asked for against the recorded one, reads the model, and tidies the index folder. */
+  private static async ready(col: Collection, store: CollectionStore, opts: OpenOptions): Promise<Collection> {
+    const recorded = await store.model();
     const wanted = opts.embedder?.modelId ?? (opts.model && modelRef(opts.model));
-    if (recorded && wanted && recorded.modelId !== wanted && store.getSetting("model_source") !== "imported") {
-      store.close();
+    if (recorded && wanted && recorded.modelId !== wanted && (await store.getSetting("model_source")) !== "imported") {
+      await store.close();
       throw new ClipdbError("MODEL_MISMATCH", { expected: recorded.modelId, got: wanted });
     }
-    indexes.clean();
+    col.model = recorded;
+    col.imported = (await store.getSetting("model_source")) === "imported";
+    await col.indexes.clean();
     return col;
   }
 
-  /** The collection's model id (null while empty). */
-  get modelId(): string | null {
-    return this.store.model()?.modelId ?? null;
+  /** The collection's model and its source, as last read from the store (refreshed by every search, write and stats). */
+  private model: { modelId: string; dim: number } | null = null;
+  private imported = false;
+
+  private async refreshModel(): Promise<{ modelId: string; dim: number } | null> {
+    this.model = await this.store.model();
+    if (this.model) this.imported = (await this.store.getSetting("model_source")) === "imported";
+    return this.model;
   }
 
-  /** The collection's vector dimension (null while empty). */
+  /** The collection's model id (null while empty), as of the last search, write or stats. */
+  get modelId(): string | null {
+    return this.model?.modelId ?? null;
+  }
+
+  /** The collection's vector dimension (null while empty), as of the last search, write or stats. */
   get dim(): number | null {
-    return this.store.model()?.dim ?? null;
+    return this.model?.dim ?? null;
   }
 
   /** The embedder, loaded on first use; NO_MODEL for collections of imported vectors without --model. */
   embedder(): Promise<Embedder> {
     if (this.embedderP) return this.embedderP;
     {
-      const recorded = this.store.model();
-      if (!this.opts.model && recorded && this.store.getSetting("model_source") === "imported") {
+      const recorded = this.model;
+      if (!this.opts.model && recorded && this.imported) {
         return Promise.reject(new ClipdbError("NO_MODEL", { model: recorded.modelId, what: "text or images" }));
       }
       const ref = this.opts.model ? modelRef(this.opts.model) : recorded?.modelId ?? DEFAULT_MODEL;
@@ -132,9 +159,22 @@ export class Collection implements CollectionApi {
 
   /** Adds images (and their captions); see AddOptions for batching, progress and cancellation. */
   async addImages(inputs: ImageInput[], opts: AddOptions = {}): Promise<AddSummary> {
-    const sum = await addImages(this.store, () => this.embedder(), join(this.dir, "files"), inputs, opts);
+    const sum = await addImages(this.store, () => this.embedder(), this.uploads(), inputs, opts);
     await this.afterWrite();
     return sum;
+  }
+
+  /**
+   * Where uploaded images are kept: the collection folder's `files/` (SQLite), or the store's
+   * blobs (Postgres, so that a collection needs no local folder: source `blob:upload/<hash><ext>`).
+   */
+  private uploads(): UploadSink {
+    if (this.store.kind === "sqlite") return folderUploads(join(this.dir, "files"));
+    return async (hash, bytes, ext) => {
+      const key = `upload/${hash}${ext}`;
+      if (!(await this.store.getBlob(key))) await this.store.putBlob(key, bytes);
+      return `blob:${key}`;
+    };
   }
 
   /** Adds texts. */
@@ -146,25 +186,25 @@ export class Collection implements CollectionApi {
 
   /** Imports precomputed vectors, all or nothing. */
   async addVectors(imp: VectorImport): Promise<AddSummary> {
-    const sum = importVectors(this.store, imp);
+    const sum = await importVectors(this.store, imp);
     await this.afterWrite();
     return sum;
   }
 
   /** Records that texts describe images (the ground truth of eval); all or nothing, NOT_FOUND for unknown ids. */
-  addPairs(pairs: { imageId: string; textId: string }[]): void {
-    this.store.addPairs(pairs);
+  async addPairs(pairs: { imageId: string; textId: string }[]): Promise<void> {
+    await this.store.addPairs(pairs);
   }
 
   /** Searches; see SearchParams for defaults. Scores are true cosines, best first. */
   async search(query: QueryInput, params: SearchParams = {}): Promise<SearchResult> {
     const t0 = performance.now();
     const parsed = parseQuery(query);
-    const dim = this.dim;
+    const dim = (await this.refreshModel())?.dim ?? null;
     const k = params.k ?? 10;
     const modality = params.modality ?? "any";
     if (!["image", "text", "any"].includes(modality)) throw new ClipdbError("INVALID_ARGUMENT", { name: "modality", reason: `'${modality}' is not image, text or any` });
-    const index: IndexChoice = params.index ?? this.store.getSetting<IndexChoice>("default_index") ?? "auto";
+    const index: IndexChoice = params.index ?? (await this.store.getSetting<IndexChoice>("default_index")) ?? "auto";
     if (!["exact", "ivf", "hnsw", "auto"].includes(index)) throw new ClipdbError("INVALID_ARGUMENT", { name: "index", reason: `'${index}' is not auto, exact, ivf or hnsw` });
     if (dim === null) return { results: [], ms: performance.now() - t0, index: index === "auto" ? "exact" : index, scanned: 0 };
     let q: Float32Array;
@@ -177,9 +217,9 @@ export class Collection implements CollectionApi {
         q = await (await this.embedder()).embedImages([parsed.image]);
         break;
       case "item": {
-        const rec = this.store.get(parsed.item);
+        const rec = await this.store.get(parsed.item);
         if (!rec) throw new ClipdbError("NOT_FOUND", { id: parsed.item });
-        q = this.store.vector(rec.offset)!;
+        q = (await this.store.vector(rec.offset))!;
         exclude = rec.offset;
         break;
       }
@@ -189,15 +229,17 @@ export class Collection implements CollectionApi {
     }
     const modalities: Modality[] = modality === "any" ? ["image", "text"] : [modality];
     const sets = await this.indexes.forSearch(index, modalities);
-    const candidates = params.where && Object.keys(params.where).length
-      ? new Map(modalities.map((m) => [m, this.store.offsetsWhere(params.where!, m)] as const))
-      : undefined;
-    const plan = runPlan(sets, {
+    let candidates: Map<Modality, Uint32Array> | undefined;
+    if (params.where && Object.keys(params.where).length) {
+      candidates = new Map();
+      for (const m of modalities) candidates.set(m, await this.store.offsetsWhere(params.where, m));
+    }
+    const plan = await runPlan(sets, {
       q, k, modalities, index, candidates, exclude,
-      nprobe: params.nprobe ?? this.store.getSetting<number>("default_nprobe"),
-      ef: params.ef ?? this.store.getSetting<number>("default_ef"),
+      nprobe: params.nprobe ?? (await this.store.getSetting<number>("default_nprobe")),
+      ef: params.ef ?? (await this.store.getSetting<number>("default_ef")),
     });
-    const byOffset = new Map(this.store.getManyByOffsets(plan.hits.map((h) => h.offset)).map((r) => [r.offset, r]));
+    const byOffset = new Map((await this.store.getManyByOffsets(plan.hits.map((h) => h.offset))).map((r) => [r.offset, r]));
     const results = plan.hits
       .filter((h) => byOffset.has(h.offset))
       .map((h, i) => {
@@ -208,20 +250,20 @@ export class Collection implements CollectionApi {
   }
 
   /** One item with its paired ids, or undefined. */
-  get(id: string): ItemView | undefined {
-    const r = this.store.get(id);
+  async get(id: string): Promise<ItemView | undefined> {
+    const r = await this.store.get(id);
     if (!r) return undefined;
-    return { id: r.id, modality: r.modality, path: r.source, text: r.text, meta: r.meta, hash: r.hash, pairs: this.store.pairedIds(id), createdAt: r.createdAt };
+    return { id: r.id, modality: r.modality, path: r.source, text: r.text, meta: r.meta, hash: r.hash, pairs: await this.store.pairedIds(id), createdAt: r.createdAt };
   }
 
   /** The stored vector of an item (a copy), or undefined. */
-  vectorOf(id: string): Float32Array | undefined {
-    const r = this.store.get(id);
+  async vectorOf(id: string): Promise<Float32Array | undefined> {
+    const r = await this.store.get(id);
     return r && this.store.vector(r.offset);
   }
 
-  private imageItem(id: string): { source: string; hash: string | null } {
-    const r = this.store.get(id);
+  private async imageItem(id: string): Promise<{ source: string; hash: string | null }> {
+    const r = await this.store.get(id);
     if (!r || r.modality !== "image" || !r.source) throw new ClipdbError("NOT_FOUND", { what: "image", id });
     return { source: r.source, hash: r.hash };
   }
@@ -232,11 +274,22 @@ export class Collection implements CollectionApi {
    * since it was added is never served: NOT_FOUND, with a hint to re-add it.
    */
   async image(id: string): Promise<ImageBytes> {
-    const { source, hash } = this.imageItem(id);
+    const { source, hash } = await this.imageItem(id);
     let data: Buffer;
     try {
-      data = await readFile(source);
+      if (source.startsWith("blob:")) {
+        const blob = await this.store.getBlob(source.slice(5));
+        if (!blob) throw new ClipdbError("NOT_FOUND", { what: "image file", id, hint: `Its stored upload '${source.slice(5)}' is gone from the database; add the image again.` });
+        data = blob;
+      } else if (this.store.kind === "postgres") {
+        throw new ClipdbError("NOT_FOUND", {
+          what: "image file",
+          id,
+          hint: "This item was added by path, and a Postgres collection serves only what it stores: add it by upload (POST /items) to serve it from any server.",
+        });
+      } else data = await readFile(source);
     } catch (e) {
+      if (e instanceof ClipdbError) throw e;
       throw new ClipdbError("NOT_FOUND", { what: "image file", id, hint: `Its file '${source}' is gone; re-add it or prune it with 'clipdb add --prune'.` }, { cause: e });
     }
     if (hash && contentHash(data) !== hash) {
@@ -251,7 +304,15 @@ export class Collection implements CollectionApi {
    */
   async thumbnail(id: string, size = 256): Promise<ImageBytes> {
     const px = Math.max(32, Math.min(1024, Math.round(size) || 256));
-    const hash = this.imageItem(id).hash ?? createHash("sha1").update(id).digest("hex");
+    const hash = (await this.imageItem(id)).hash ?? createHash("sha1").update(id).digest("hex");
+    if (this.store.kind === "postgres") {
+      const key = `thumb/${hash.slice(0, 40)}-${px}.jpg`;
+      const hit = await this.store.getBlob(key);
+      if (hit) return { data: hit, mime: "image/jpeg" };
+      const thumb = await thumbnailJpeg((await this.image(id)).data, px);
+      await this.store.putBlob(key, thumb);
+      return { data: thumb, mime: "image/jpeg" };
+    }
     const cached = join(this.dir, "thumbs", `${hash.slice(0, 40)}-${px}.jpg`);
     if (existsSync(cached)) return { data: await readFile(cached), mime: "image/jpeg" };
     const { data } = await this.image(id);
@@ -268,10 +329,11 @@ export class Collection implements CollectionApi {
    * texts added on their own and paired later stay. Adding the same image again restores it.
    */
   async remove(ids: string[]): Promise<number> {
-    const found = this.store.transaction(() => {
-      const n = new Set(ids.filter((id) => this.store.get(id) !== undefined)).size;
-      this.store.remove(withOwnCaptions(this.store, ids));
-      return n;
+    const found = await this.store.transaction(async (tx) => {
+      const known = new Set<string>();
+      for (const id of ids) if ((await tx.get(id)) !== undefined) known.add(id);
+      await tx.remove(await withOwnCaptions(tx, ids));
+      return known.size;
     });
     testPoint("rm:committed");
     await this.afterWrite();
@@ -280,6 +342,7 @@ export class Collection implements CollectionApi {
 
   /** After a committed write: folds large index deltas into their files (never fails the write). */
   private async afterWrite(): Promise<void> {
+    await this.refreshModel();
     await this.indexes.compact(false);
   }
 
@@ -312,7 +375,7 @@ export class Collection implements CollectionApi {
    */
   async evaluate(cfg: Partial<EvalConfig> = {}, build: Omit<BuildOptions, "type"> = {}): Promise<EvalReport & { notes: string[] }> {
     const full: EvalConfig = { ...DEFAULT_EVAL, ...cfg };
-    const model = this.store.model();
+    const model = await this.refreshModel();
     if (!model) throw new ClipdbError("INVALID_ARGUMENT", { name: "collection", reason: "it is empty", hint: "Add captioned images first." });
     let sets = await this.indexes.all();
     const notes: string[] = [];
@@ -322,7 +385,17 @@ export class Collection implements CollectionApi {
       sets = t.sets;
       if (t.built.length) notes.push(`${type} not built: built in memory for this run (${t.built.join(", ")})`);
     }
-    const report = evaluate({ sets, vectorOf: (o) => this.store.vector(o)!, pairs: this.store.pairs(), dim: model.dim }, full);
+    if (full.indexes.includes("ivf")) {
+      for (const [m, set] of sets) {
+        const ivf = set.ivf as unknown as { nlist?: number; base?: { nlist?: number } } | undefined;
+        const nlist = ivf?.nlist ?? ivf?.base?.nlist;
+        const over = nlist === undefined ? [] : full.nprobes.filter((p) => p > nlist);
+        if (over.length) notes.push(`the ${m} IVF has ${nlist} lists: nprobe ${over.join(", ")} probe all of them, the same as nprobe ${nlist}`);
+      }
+    }
+    const pairs = await this.store.pairs();
+    const vectorOf = await this.vectorsOf([...pairs.image, ...pairs.text]);
+    const report = evaluate({ sets, vectorOf, pairs, dim: model.dim }, full);
     return { ...report, notes };
   }
 
@@ -332,16 +405,25 @@ export class Collection implements CollectionApi {
    * there are pairs, otherwise items against their own modality), and stores them as defaults.
    */
   async tune(targetRecall = 0.95, sample = 500): Promise<{ type: "ivf" | "hnsw"; modality: Modality; param: string; value: number; reached: boolean; curve: TunePoint[] }[]> {
+    if (this.store.kind === "postgres") {
+      throw new ClipdbError("INVALID_ARGUMENT", {
+        name: "tune",
+        reason: "tuning times in-memory indexes, and a Postgres collection searches with pgvector's",
+        hint: "Pass --ef (hnsw.ef_search) or --nprobe (ivfflat.probes) per query, or run 'clipdb eval' to see recall against them.",
+      });
+    }
     const sets = await this.indexes.all();
-    const pairs = this.store.pairs();
+    const pairs = await this.store.pairs();
     const out = [];
     const chosen: Record<"ivf" | "hnsw", number[]> = { ivf: [], hnsw: [] };
     for (const [modality, set] of sets) {
       let queries: number[];
       if (pairs.image.length) queries = groundTruth(pairs, modality === "image" ? "t2i" : "i2t").queries;
-      else queries = Array.from(this.store.liveOffsets(modality));
+      else queries = Array.from(await this.store.liveOffsets(modality));
       const step = Math.max(1, Math.floor(queries.length / sample));
-      const qs = queries.filter((_, i) => i % step === 0).slice(0, sample).map((o) => this.store.vector(o)!);
+      const picked = queries.filter((_, i) => i % step === 0).slice(0, sample);
+      const vectorOf = await this.vectorsOf(picked);
+      const qs = picked.map(vectorOf);
       if (!qs.length) continue;
       for (const type of ["ivf", "hnsw"] as const) {
         const idx = set[type];
@@ -354,48 +436,71 @@ export class Collection implements CollectionApi {
       }
     }
     if (out.length === 0) throw new ClipdbError("INDEX_NOT_BUILT", { type: "ivf" });
-    if (chosen.ivf.length) this.setDefaults({ nprobe: Math.max(...chosen.ivf) });
-    if (chosen.hnsw.length) this.setDefaults({ ef: Math.max(...chosen.hnsw) });
+    if (chosen.ivf.length) await this.setDefaults({ nprobe: Math.max(...chosen.ivf) });
+    if (chosen.hnsw.length) await this.setDefaults({ ef: Math.max(...chosen.hnsw) });
     return out;
   }
 
+  /** The vectors of these live offsets, read in one pass, as a lookup. */
+  private async vectorsOf(offsets: ArrayLike<number>): Promise<(offset: number) => Float32Array> {
+    const sorted = Uint32Array.from(new Set(Array.from(offsets))).sort();
+    const xs = await this.store.vectorsAt(sorted);
+    const dim = this.model?.dim ?? xs.length / Math.max(1, sorted.length);
+    const row = new Map<number, number>();
+    sorted.forEach((o, i) => row.set(o, i));
+    return (o) => xs.subarray(row.get(o)! * dim, (row.get(o)! + 1) * dim);
+  }
+
   /** Records search defaults (used when a query does not say): index, nprobe, ef. */
-  setDefaults(d: { index?: IndexChoice; nprobe?: number; ef?: number }): void {
-    if (d.index !== undefined) this.store.setSetting("default_index", d.index);
-    if (d.nprobe !== undefined) this.store.setSetting("default_nprobe", d.nprobe);
-    if (d.ef !== undefined) this.store.setSetting("default_ef", d.ef);
+  async setDefaults(d: { index?: IndexChoice; nprobe?: number; ef?: number }): Promise<void> {
+    if (d.index !== undefined) await this.store.setSetting("default_index", d.index);
+    if (d.nprobe !== undefined) await this.store.setSetting("default_nprobe", d.nprobe);
+    if (d.ef !== undefined) await this.store.setSetting("default_ef", d.ef);
   }
 
   /** Ids of the live items of one modality (or all), in the order they were added. */
-  ids(modality?: Modality): string[] {
-    return this.store.getManyByOffsets(this.store.liveOffsets(modality)).map((r) => r.id);
+  async ids(modality?: Modality): Promise<string[]> {
+    return (await this.store.getManyByOffsets(await this.store.liveOffsets(modality))).map((r) => r.id);
   }
 
   /** Ids and sources of image items (for pruning files that are gone). */
-  sources(): { id: string; source: string; hash: string | null }[] {
+  sources(): Promise<{ id: string; source: string; hash: string | null }[]> {
     return this.store.sources();
   }
 
   /** Counts, model, index state and on-disk size. */
-  stats(): CollectionStats {
-    const c = this.store.counts();
-    const m = this.store.model();
-    return { images: c.images, texts: c.texts, pairs: c.pairs, dim: m?.dim ?? null, model: m?.modelId ?? null, indexes: this.indexes.status(), bytes: dirBytes(this.dir) };
+  async stats(): Promise<CollectionStats> {
+    const c = await this.store.counts();
+    const m = await this.refreshModel();
+    const bytes = this.store instanceof PgCollectionStore ? await this.store.bytes() : dirBytes(this.dir);
+    return { images: c.images, texts: c.texts, pairs: c.pairs, dim: m?.dim ?? null, model: m?.modelId ?? null, indexes: await this.indexes.status(), bytes };
   }
 
   /** Index state only. */
-  indexStatus(): IndexStatus[] {
+  indexStatus(): Promise<IndexStatus[]> {
     return this.indexes.status();
   }
 
-  /** Folds large index deltas into their files (see COMPACT_MIN) and closes the store. Idempotent. */
+  private removeCreated(): void {
+    for (const f of [DB_FILE, `${DB_FILE}-wal`, `${DB_FILE}-shm`]) rmSync(join(this.dir, f), { force: true });
+    if (this.createdHere === "folder" && readdirSync(this.dir).length === 0) rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  /**
+   * Folds large index deltas into their files (see COMPACT_MIN) and closes the store. Idempotent.
+   * A collection that this handle created and that still stores nothing (no model recorded) is
+   * removed again, so a failed first command leaves no empty collection behind.
+   */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     try {
       await this.indexes.compact(false);
     } finally {
-      this.store.close();
+      const empty = this.createdHere !== undefined && (await this.store.model().catch(() => null)) === null;
+      await this.store.close();
+      // A command that failed before storing anything (say, the model could not be loaded) leaves nothing behind.
+      if (empty) this.removeCreated();
     }
   }
 }

@@ -2,7 +2,7 @@ import { ClipdbError } from "../core/errors.js";
 import { testPoint } from "../core/testpoint.js";
 import { normalizeRows } from "../core/vectors.js";
 import type { Modality } from "../core/types.js";
-import type { NewItem, Store } from "../store/index.js";
+import type { CollectionStore, NewItem } from "../store/index.js";
 import { contentHash } from "./files.js";
 import type { AddSummary } from "./types.js";
 
@@ -25,7 +25,7 @@ export interface VectorImport {
  * Row count, id count, pair-id count and dimension are all checked first (INVALID_ARGUMENT or
  * DIM_MISMATCH, nothing written). Rows whose id already holds the same vector are skipped.
  */
-export function importVectors(store: Store, imp: VectorImport): AddSummary {
+export async function importVectors(store: CollectionStore, imp: VectorImport): Promise<AddSummary> {
   const { dim, ids } = imp;
   if (!Number.isInteger(dim) || dim <= 0) throw new ClipdbError("INVALID_ARGUMENT", { name: "dim", reason: `must be a positive integer, got ${dim}` });
   if (imp.vectors.length % dim !== 0) {
@@ -42,7 +42,7 @@ export function importVectors(store: Store, imp: VectorImport): AddSummary {
     throw new ClipdbError("INVALID_ARGUMENT", { name: "pair-ids", reason: "pairs are given on text rows", hint: "Use --modality text with --pair-ids." });
   }
   if (new Set(ids).size !== ids.length) throw new ClipdbError("INVALID_ARGUMENT", { name: "ids", reason: "the ids are not unique" });
-  const model = store.model();
+  const model = await store.model();
   if (model && model.dim !== dim) throw new ClipdbError("DIM_MISMATCH", { expected: model.dim, got: dim, where: "imported vectors" });
   if (model && imp.modelId && model.modelId !== imp.modelId) throw new ClipdbError("MODEL_MISMATCH", { expected: model.modelId, got: imp.modelId });
   const xs = normalizeRows(Float32Array.from(imp.vectors), dim, "imported vector");
@@ -53,7 +53,7 @@ export function importVectors(store: Store, imp: VectorImport): AddSummary {
   for (let i = 0; i < n; i++) {
     const row = xs.subarray(i * dim, (i + 1) * dim);
     const hash = contentHash(row);
-    const existing = store.get(ids[i]);
+    const existing = await store.get(ids[i]);
     if (existing) {
       if (existing.hash === hash) {
         sum.skipped++;
@@ -69,12 +69,12 @@ export function importVectors(store: Store, imp: VectorImport): AddSummary {
   if (!items.length) return sum;
   const sub = new Float32Array(keep.length * dim);
   keep.forEach((row, j) => sub.set(xs.subarray(row * dim, (row + 1) * dim), j * dim));
-  const records = store.transaction(() => {
+  const records = await store.transaction(async (tx) => {
     if (!model) {
-      store.setModel(imp.modelId ?? "imported", dim);
-      store.setSetting("model_source", "imported");
+      await tx.setModel(imp.modelId ?? "imported", dim);
+      await tx.setSetting("model_source", "imported");
     }
-    return store.addItems(items, sub, pairs);
+    return tx.addItems(items, sub, pairs);
   });
   testPoint("add:batch");
   sum.added = records.length;

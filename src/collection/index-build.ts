@@ -1,7 +1,7 @@
 import type { Modality } from "../core/types.js";
 import { ClipdbError } from "../core/errors.js";
 import { FlatIndex, HnswIndex, IvfIndex, crossModalCentroids, formatSpec, type BaseIndex } from "../index/index.js";
-import type { Store } from "../store/index.js";
+import type { CollectionStore } from "../store/index.js";
 import { countOf } from "./lazy-flat.js";
 
 /** How to build an approximate index. */
@@ -46,22 +46,22 @@ export function defaultNlist(n: number): number {
 }
 
 /** Creates, trains and fills one index of `modality` from its vectors (`offsets`, `xs`). */
-export function makeIndex(store: Store, opts: BuildOptions, modality: Modality, offsets: Uint32Array, xs: Float32Array): { idx: BaseIndex; spec: string } {
+export async function makeIndex(store: CollectionStore, opts: BuildOptions, modality: Modality, offsets: Uint32Array, xs: Float32Array): Promise<{ idx: BaseIndex; spec: string }> {
   const dim = xs.length / offsets.length;
   let idx: BaseIndex;
   let spec: string;
   if (opts.type === "ivf") {
     const nlist = Math.min(opts.nlist ?? defaultNlist(offsets.length), offsets.length);
     const spill = opts.spill ?? 1;
-    const route = routeFor(store, opts, modality);
+    const route = await routeFor(store, opts, modality);
     spec = formatSpec({ type: "ivf", nlist, spill, route });
     const quantizer = new FlatIndex(dim);
     if (route === "query") {
-      const queries = store.vectors(modality === "image" ? "text" : "image").xs;
+      const queries = (await store.vectors(modality === "image" ? "text" : "image")).xs;
       quantizer.add(Uint32Array.from({ length: nlist }, (_, i) => i), crossModalCentroids(xs, queries, dim, nlist));
     }
     const ivf = new IvfIndex({ dim, nlist, quantizer, spill });
-    if (route === "none") ivf.train(trainingSet(store, modality, opts.trainOn ?? "self", xs));
+    if (route === "none") ivf.train(await trainingSet(store, modality, opts.trainOn ?? "self", xs));
     idx = ivf as unknown as BaseIndex;
   } else {
     const m = opts.m ?? 32;
@@ -78,20 +78,20 @@ export function makeIndex(store: Store, opts: BuildOptions, modality: Modality, 
  * else "none" (also when "query" is asked for without enough such vectors). "query" with
  * another `trainOn` is INVALID_ARGUMENT (query-aware lists train on the index's own vectors).
  */
-function routeFor(store: Store, opts: BuildOptions, modality: Modality): "none" | "query" {
+async function routeFor(store: CollectionStore, opts: BuildOptions, modality: Modality): Promise<"none" | "query"> {
   const own = (opts.trainOn ?? "self") === "self" || opts.trainOn === modality;
   if (opts.route === "query" && !own) throw new ClipdbError("INVALID_ARGUMENT", { name: "route", reason: `'query' trains each index on its own vectors, but trainOn is '${opts.trainOn}'`, hint: "Drop --train-on, or use --route none." });
   if (opts.route !== undefined) {
     if (opts.route !== "none" && opts.route !== "query") throw new ClipdbError("INVALID_ARGUMENT", { name: "route", reason: `'${String(opts.route)}' is not none or query` });
     if (opts.route === "none") return "none";
   }
-  const other = countOf(store, modality === "image" ? "text" : "image");
+  const other = await countOf(store, modality === "image" ? "text" : "image");
   return own && other >= MIN_ROUTE_QUERIES ? "query" : "none";
 }
 
-function trainingSet(store: Store, modality: Modality, trainOn: Modality | "all" | "self", own: Float32Array): Float32Array {
+async function trainingSet(store: CollectionStore, modality: Modality, trainOn: Modality | "all" | "self", own: Float32Array): Promise<Float32Array> {
   if (trainOn === "self" || trainOn === modality) return own;
-  if (trainOn === "all") return store.vectors().xs;
-  return store.vectors(trainOn).xs;
+  if (trainOn === "all") return (await store.vectors()).xs;
+  return (await store.vectors(trainOn)).xs;
 }
 

@@ -5,7 +5,7 @@ import { randomBytes } from "node:crypto";
 import { ClipdbError, isClipdbError } from "../core/errors.js";
 import type { Modality } from "../core/types.js";
 import { checkIndexFile } from "../index/index.js";
-import type { Store } from "../store/index.js";
+import type { CollectionStore } from "../store/index.js";
 
 /** The folder of index files inside a collection folder. */
 export const INDEX_DIR = "indexes";
@@ -27,16 +27,16 @@ const RECORDS = "indexes";
 const LOCK = "index_lock";
 
 /** The index records as stored (a copy), and their raw JSON text for change detection. */
-export function readRecords(store: Store): { raw: string; records: IndexRecord[] } {
-  const raw = store.getSettingRaw(RECORDS) ?? "[]";
+export async function readRecords(store: CollectionStore): Promise<{ raw: string; records: IndexRecord[] }> {
+  const raw = (await store.getSettingRaw(RECORDS)) ?? "[]";
   const records = (JSON.parse(raw) as IndexRecord[]).map((r) => ({ ...r, size: r.size ?? 0 }));
   return { raw, records };
 }
 
 /** Stores the index records; returns their raw JSON text. Call it holding the index lock. */
-export function writeRecords(store: Store, records: IndexRecord[]): string {
-  store.setSetting(RECORDS, records);
-  return store.getSettingRaw(RECORDS) ?? "[]";
+export async function writeRecords(store: CollectionStore, records: IndexRecord[]): Promise<string> {
+  await store.setSetting(RECORDS, records);
+  return (await store.getSettingRaw(RECORDS)) ?? "[]";
 }
 
 /** A fresh file name for an index of `type` over `modality` at generation `gen`. */
@@ -69,17 +69,17 @@ function alive(pid: number): boolean {
 export class IndexLock {
   private token: string | null = null;
 
-  constructor(private readonly store: Store) {}
+  constructor(private readonly store: CollectionStore) {}
 
   /** Claims the lock if it is free or its holder is dead; returns whether it is now held. */
-  tryAcquire(): boolean {
+  async tryAcquire(): Promise<boolean> {
     if (this.token) return true;
     const token = randomBytes(8).toString("hex");
     const host = hostname();
-    const got = this.store.transaction(() => {
-      const cur = this.store.getSetting<LockOwner>(LOCK);
+    const got = await this.store.transaction(async (tx) => {
+      const cur = await tx.getSetting<LockOwner>(LOCK);
       if (cur && !(cur.host === host && !alive(cur.pid))) return false;
-      this.store.setSetting(LOCK, { pid: process.pid, host, token, since: new Date().toISOString() } satisfies LockOwner);
+      await tx.setSetting(LOCK, { pid: process.pid, host, token, since: new Date().toISOString() } satisfies LockOwner);
       return true;
     });
     if (got) this.token = token;
@@ -92,9 +92,9 @@ export class IndexLock {
    */
   async acquire(timeoutMs = 30 * 60_000): Promise<void> {
     const until = Date.now() + timeoutMs;
-    while (!this.tryAcquire()) {
+    while (!(await this.tryAcquire())) {
       if (Date.now() > until) {
-        const cur = this.store.getSetting<LockOwner>(LOCK);
+        const cur = await this.store.getSetting<LockOwner>(LOCK);
         throw new ClipdbError("INTERNAL", { reason: `another process (pid ${cur?.pid} on ${cur?.host}, since ${cur?.since}) is still building or saving an index of this collection; wait for it to finish and retry` });
       }
       await new Promise((r) => setTimeout(r, 50));
@@ -102,12 +102,12 @@ export class IndexLock {
   }
 
   /** Releases the lock if this object holds it. */
-  release(): void {
+  async release(): Promise<void> {
     if (!this.token) return;
     const token = this.token;
     this.token = null;
-    this.store.transaction(() => {
-      if (this.store.getSetting<LockOwner>(LOCK)?.token === token) this.store.setSetting(LOCK, undefined);
+    await this.store.transaction(async (tx) => {
+      if ((await tx.getSetting<LockOwner>(LOCK))?.token === token) await tx.setSetting(LOCK, undefined);
     });
   }
 
@@ -117,7 +117,7 @@ export class IndexLock {
     try {
       return await fn();
     } finally {
-      this.release();
+      await this.release();
     }
   }
 }
@@ -127,21 +127,21 @@ export class IndexLock {
  * index files no record names. Only with the lock held (skipped when another process holds it,
  * since its temporary files are live). Returns the names removed.
  */
-export function cleanIndexDir(store: Store, dir: string, lock: IndexLock): string[] {
+export async function cleanIndexDir(store: CollectionStore, dir: string, lock: IndexLock): Promise<string[]> {
   const folder = join(dir, INDEX_DIR);
   if (!existsSync(folder)) return [];
-  const stale = (): string[] => {
-    const keep = new Set(readRecords(store).records.map((r) => r.file.split(/[\\/]/).pop()!));
+  const stale = async (): Promise<string[]> => {
+    const keep = new Set((await readRecords(store)).records.map((r) => r.file.split(/[\\/]/).pop()!));
     return readdirSync(folder).filter((name) => name.endsWith(".tmp") || (name.endsWith(".idx") && !keep.has(name)));
   };
   // Look first without the lock (a write), so that opening a tidy collection writes nothing.
-  if (stale().length === 0 || !lock.tryAcquire()) return [];
+  if ((await stale()).length === 0 || !(await lock.tryAcquire())) return [];
   try {
-    const removed = stale();
+    const removed = await stale();
     for (const name of removed) rmSync(join(folder, name), { force: true });
     return removed;
   } finally {
-    lock.release();
+    await lock.release();
   }
 }
 

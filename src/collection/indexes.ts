@@ -4,8 +4,8 @@ import type { Hits, Modality, SearchOptions, VectorIndex } from "../core/types.j
 import { ClipdbError } from "../core/errors.js";
 import { testPoint } from "../core/testpoint.js";
 import { DeltaIndex, loadIndex, type BaseIndex } from "../index/index.js";
-import { AUTO_EXACT_BELOW, type IndexChoice, type ModalityIndexes } from "../query/index.js";
-import type { Store, StoreChanges } from "../store/index.js";
+import { AUTO_EXACT_BELOW, type IndexChoice, type LocalIndexes, type ModalityIndexes } from "../query/index.js";
+import type { CollectionStore, StoreChanges } from "../store/index.js";
 import type { IndexStatus } from "./types.js";
 import { LazyFlat, countOf } from "./lazy-flat.js";
 import { makeIndex, type BuildOptions } from "./index-build.js";
@@ -78,24 +78,34 @@ export class IndexSet {
   private readonly lock: IndexLock;
   private readonly compactMin: number;
   private readonly compactFraction: number;
+  private syncing: Promise<void> = Promise.resolve();
 
-  constructor(private readonly store: Store, private readonly dir: string, opts: IndexSetOptions = {}) {
+  constructor(private readonly store: CollectionStore, private readonly dir: string, opts: IndexSetOptions = {}) {
     this.lock = new IndexLock(store);
     this.compactMin = opts.compactMin ?? COMPACT_MIN;
     this.compactFraction = opts.compactFraction ?? COMPACT_FRACTION;
   }
 
   /** Removes temporary files of killed saves and files of replaced indexes (when no other process holds the lock). */
-  clean(): string[] {
+  clean(): Promise<string[]> {
     return cleanIndexDir(this.store, this.dir, this.lock);
   }
 
-  /** Re-reads the index records and replays the store's new commits into everything loaded. Cheap when nothing changed. */
-  sync(): void {
-    const raw = this.store.getSettingRaw("indexes") ?? "[]";
+  /**
+   * Re-reads the index records and replays the store's new commits into everything loaded. Cheap
+   * when nothing changed. Calls run one at a time (a second waits for the first, then runs).
+   */
+  sync(): Promise<void> {
+    const run = this.syncing.then(() => this.syncNow());
+    this.syncing = run.catch(() => undefined);
+    return run;
+  }
+
+  private async syncNow(): Promise<void> {
+    const raw = (await this.store.getSettingRaw("indexes")) ?? "[]";
     if (raw !== this.recordsRaw) this.applyRecords(raw);
-    const gen = this.store.generation();
-    const model = this.store.model();
+    const gen = await this.store.generation();
+    const model = await this.store.model();
     if (!model) {
       this.flatGen = gen;
       return;
@@ -106,14 +116,14 @@ export class IndexSet {
       this.flatGen = gen;
     } else if (gen !== this.flatGen) {
       const need = MODALITIES.filter((m) => this.flats.get(m)!.loaded);
-      const batch = this.batch(this.flatGen, need, memo);
+      const batch = await this.batch(this.flatGen, need, memo);
       for (const [m, flat] of this.flats) {
         if (!batch) flat.reset();
         else flat.apply(batch.removed[m], batch.added.get(m)?.offsets, batch.added.get(m)?.xs ?? undefined);
       }
       this.flatGen = batch?.to ?? gen;
     }
-    for (const slot of this.slots.values()) if (slot.idx && slot.gen !== gen) this.catchUp(slot, memo);
+    for (const slot of this.slots.values()) if (slot.idx && slot.gen !== gen) await this.catchUp(slot, memo);
   }
 
   /**
@@ -122,11 +132,12 @@ export class IndexSet {
    * more than AUTO_EXACT_BELOW vectors, skipping damaged ones.
    */
   async forSearch(kind: IndexChoice, modalities: Modality[]): Promise<Map<Modality, ModalityIndexes>> {
-    this.sync();
+    await this.sync();
     const out = new Map<Modality, ModalityIndexes>();
     for (const m of modalities) {
       const flat = this.flats.get(m);
       if (!flat) continue;
+      await flat.prepare(false);
       const set: ModalityIndexes = { flat };
       out.set(m, set);
       if (kind === "ivf" || kind === "hnsw") {
@@ -147,10 +158,13 @@ export class IndexSet {
   }
 
   /** Every index that loads, up to date (evaluation and tuning); damaged ones are left out. */
-  async all(): Promise<Map<Modality, ModalityIndexes>> {
-    this.sync();
-    const out = new Map<Modality, ModalityIndexes>();
-    for (const [m, flat] of this.flats) out.set(m, { flat });
+  async all(): Promise<Map<Modality, LocalIndexes>> {
+    await this.sync();
+    const out = new Map<Modality, LocalIndexes>();
+    for (const [m, flat] of this.flats) {
+      await flat.prepare(true);
+      out.set(m, { flat });
+    }
     for (const { rec } of [...this.slots.values()]) {
       const slot = await this.loaded(rec.type, rec.modality);
       const set = out.get(rec.modality);
@@ -166,21 +180,21 @@ export class IndexSet {
    * replayed into the new index at the next sync.
    */
   async build(opts: BuildOptions): Promise<IndexStatus[]> {
-    if (!this.store.model()) return [];
+    if (!(await this.store.model())) return [];
     return this.lock.with(async () => {
-      this.sync();
+      await this.sync();
       const built: IndexStatus[] = [];
       mkdirSync(join(this.dir, INDEX_DIR), { recursive: true });
       for (const modality of opts.modalities ?? MODALITIES) {
-        const snap = this.store.snapshot(() => ({ gen: this.store.generation(), ...this.store.vectors(modality) }));
+        const snap = await this.store.read(async (r) => ({ gen: await r.generation(), ...(await r.vectors(modality)) }));
         if (snap.offsets.length === 0) continue;
-        const { idx, spec } = makeIndex(this.store, opts, modality, snap.offsets, snap.xs);
+        const { idx, spec } = await makeIndex(this.store, opts, modality, snap.offsets, snap.xs);
         const file = indexFileName(opts.type, modality, snap.gen);
         await idx.save(join(this.dir, file));
         testPoint("index:file-written");
         const rec: IndexRecord = { type: opts.type, modality, spec, file, generation: snap.gen, size: snap.offsets.length };
-        this.replaceRecord(rec, new DeltaIndex(idx));
-        built.push(this.describe(rec));
+        await this.replaceRecord(rec, new DeltaIndex(idx));
+        built.push(await this.describe(rec));
       }
       return built;
     });
@@ -194,12 +208,12 @@ export class IndexSet {
    */
   async compact(force = false): Promise<string[]> {
     const done: string[] = [];
-    this.sync();
+    await this.sync();
     for (const [key, slot] of [...this.slots]) {
-      if (slot.error || this.pendingOf(slot) < this.thresholdOf(slot.rec, force)) continue;
+      if (slot.error || (await this.pendingOf(slot)) < this.thresholdOf(slot.rec, force)) continue;
       try {
         const ok = await this.lock.with(async () => {
-          this.sync();
+          await this.sync();
           const cur = this.slots.get(key);
           if (!cur || cur.error) return false;
           await this.ensure(cur);
@@ -212,7 +226,7 @@ export class IndexSet {
           const file = indexFileName(cur.rec.type, cur.rec.modality, gen);
           await cur.idx.save(join(this.dir, file));
           testPoint("index:file-written");
-          this.replaceRecord({ ...cur.rec, file, generation: gen, size }, cur.idx, cur.gen);
+          await this.replaceRecord({ ...cur.rec, file, generation: gen, size }, cur.idx, cur.gen);
           return true;
         });
         if (ok) done.push(key);
@@ -226,31 +240,34 @@ export class IndexSet {
 
   /** Drops the approximate indexes of `type` and their files (holding the index lock). */
   async drop(type: "ivf" | "hnsw"): Promise<void> {
-    await this.lock.with(() => {
-      this.sync();
-      const { records } = readRecords(this.store);
-      this.commitRecords(records.filter((r) => r.type !== type));
+    await this.lock.with(async () => {
+      await this.sync();
+      const { records } = await readRecords(this.store);
+      await this.commitRecords(records.filter((r) => r.type !== type));
       for (const r of records.filter((r) => r.type === type)) rmSync(join(this.dir, r.file), { force: true });
     });
   }
 
   /** Built indexes with size, pending changes, bytes on disk, and damage (if any). */
-  status(): IndexStatus[] {
-    this.sync();
-    return [...this.slots.values()].map((s) => this.describe(s.rec));
+  async status(): Promise<IndexStatus[]> {
+    await this.sync();
+    const out: IndexStatus[] = [];
+    for (const s of [...this.slots.values()]) out.push(await this.describe(s.rec));
+    return out;
   }
 
   /**
    * The loaded indexes, plus in-memory indexes of `type` built for the modalities that lack one
    * (nothing is saved). Evaluation uses it so that it runs on any collection.
    */
-  async withTransient(opts: BuildOptions, base?: Map<Modality, ModalityIndexes>): Promise<{ sets: Map<Modality, ModalityIndexes>; built: string[] }> {
-    const sets = new Map<Modality, ModalityIndexes>([...(base ?? (await this.all()))].map(([m, s]) => [m, { ...s }]));
+  async withTransient(opts: BuildOptions, base?: Map<Modality, LocalIndexes>): Promise<{ sets: Map<Modality, LocalIndexes>; built: string[] }> {
+    const sets = new Map<Modality, LocalIndexes>([...(base ?? (await this.all()))].map(([m, s]) => [m, { ...s }]));
     const built: string[] = [];
     for (const [modality, set] of sets) {
+      await set.flat.prepare?.(false);
       if (set[opts.type] || set.flat.size === 0) continue;
-      const { offsets, xs } = this.store.vectors(modality);
-      const { idx, spec } = makeIndex(this.store, opts, modality, offsets, xs);
+      const { offsets, xs } = await this.store.vectors(modality);
+      const { idx, spec } = await makeIndex(this.store, opts, modality, offsets, xs);
       set[opts.type] = idx;
       built.push(`${modality}:${spec}`);
     }
@@ -259,12 +276,12 @@ export class IndexSet {
 
   // ---- internals ----
 
-  private describe(rec: IndexRecord): IndexStatus {
+  private async describe(rec: IndexRecord): Promise<IndexStatus> {
     const slot = this.slots.get(keyOf(rec.type, rec.modality));
     const path = join(this.dir, rec.file);
-    const live = countOf(this.store, rec.modality);
+    const live = await countOf(this.store, rec.modality);
     const error = slot?.error ?? (slot?.idx ? null : quickCheck(this.dir, rec));
-    const pending = slot ? this.pendingOf(slot) : this.store.changedSince(rec.generation, rec.modality);
+    const pending = slot ? await this.pendingOf(slot) : await this.store.changedSince(rec.generation, rec.modality);
     const st: IndexStatus = {
       type: rec.type,
       modality: rec.modality,
@@ -281,10 +298,10 @@ export class IndexSet {
    * Changes not yet in the file: the loaded delta, or the store's log count since the file (kept
    * per slot and extended from the last generation counted, so each write counts only its own rows).
    */
-  private pendingOf(slot: Slot): number {
+  private async pendingOf(slot: Slot): Promise<number> {
     if (slot.idx) return slot.idx.pending;
     const c = slot.counted ?? { gen: slot.rec.generation, n: 0 };
-    const { gen, more } = this.store.snapshot(() => ({ gen: this.store.generation(), more: this.store.changedSince(c.gen, slot.rec.modality) }));
+    const { gen, more } = await this.store.read(async (r) => ({ gen: await r.generation(), more: await r.changedSince(c.gen, slot.rec.modality) }));
     slot.counted = { gen, n: c.n + more };
     return slot.counted.n;
   }
@@ -310,18 +327,18 @@ export class IndexSet {
   }
 
   /** Writes the records (lock held) and makes the slots match. */
-  private commitRecords(records: IndexRecord[]): void {
-    this.applyRecords(writeRecords(this.store, records));
+  private async commitRecords(records: IndexRecord[]): Promise<void> {
+    this.applyRecords(await writeRecords(this.store, records));
   }
 
   /**
    * Records `rec` in place of the same type and modality, installs `idx` for it (holding the
    * commits up to `memGen`, which may be past the file's), and removes the replaced file.
    */
-  private replaceRecord(rec: IndexRecord, idx: DeltaIndex, memGen = rec.generation): void {
-    const { records } = readRecords(this.store);
+  private async replaceRecord(rec: IndexRecord, idx: DeltaIndex, memGen = rec.generation): Promise<void> {
+    const { records } = await readRecords(this.store);
     const old = records.find((r) => r.type === rec.type && r.modality === rec.modality);
-    this.commitRecords([...records.filter((r) => r !== old), rec]);
+    await this.commitRecords([...records.filter((r) => r !== old), rec]);
     const slot = this.slots.get(keyOf(rec.type, rec.modality))!;
     slot.idx = idx;
     slot.gen = memGen;
@@ -340,7 +357,7 @@ export class IndexSet {
       const slot = this.slots.get(keyOf(type, modality));
       if (!slot) return undefined;
       await this.ensure(slot);
-      const raw = this.store.getSettingRaw("indexes") ?? "[]";
+      const raw = (await this.store.getSettingRaw("indexes")) ?? "[]";
       if (!slot.error || attempt > 0 || raw === this.recordsRaw) return slot;
       this.applyRecords(raw);
     }
@@ -354,7 +371,7 @@ export class IndexSet {
         const base = (await loadIndex(join(this.dir, slot.rec.file))) as unknown as BaseIndex;
         slot.idx = new DeltaIndex(base);
         slot.gen = slot.rec.generation;
-        this.catchUp(slot, new Map());
+        await this.catchUp(slot, new Map());
       } catch (e) {
         this.damage(slot, e);
       } finally {
@@ -370,48 +387,48 @@ export class IndexSet {
   }
 
   /** Replays the commits a loaded slot has not applied (or reconciles in full when the log is short). */
-  private catchUp(slot: Slot, memo: Map<number, Batch | null>): void {
+  private async catchUp(slot: Slot, memo: Map<number, Batch | null>): Promise<void> {
     const idx = slot.idx!;
     const m = slot.rec.modality;
     try {
-      const batch = this.batch(slot.gen, [m], memo);
+      const batch = await this.batch(slot.gen, [m], memo);
       if (batch) {
         if (batch.removed[m].length) idx.remove(batch.removed[m]);
         const add = batch.added.get(m);
         if (add && add.offsets.length) idx.add(add.offsets, add.xs!);
         slot.gen = batch.to;
-      } else slot.gen = this.reconcile(idx, m);
+      } else slot.gen = await this.reconcile(idx, m);
     } catch (e) {
       this.damage(slot, e);
     }
   }
 
   /** Adds and removes offsets so that `idx` holds exactly the store's live items of a modality; returns the generation. */
-  private reconcile(idx: DeltaIndex, modality: Modality): number {
-    return this.store.snapshot(() => {
-      const gen = this.store.generation();
-      const live = this.store.liveOffsets(modality);
+  private reconcile(idx: DeltaIndex, modality: Modality): Promise<number> {
+    return this.store.read(async (r) => {
+      const gen = await r.generation();
+      const live = await r.liveOffsets(modality);
       const have = new Set(idx.offsets());
       const liveSet = new Set(live);
       const extra = Uint32Array.from([...have].filter((o) => !liveSet.has(o)));
       if (extra.length) idx.remove(extra);
       const missing = live.filter((o) => !have.has(o));
-      if (missing.length) idx.add(missing, this.store.vectorsAt(missing));
+      if (missing.length) idx.add(missing, await r.vectorsAt(missing));
       return gen;
     });
   }
 
   /** The commits after `from`, with vectors for the modalities in `need`, read in one snapshot (memoised per sync). */
-  private batch(from: number, need: Modality[], memo: Map<number, Batch | null>): Batch | null {
+  private async batch(from: number, need: Modality[], memo: Map<number, Batch | null>): Promise<Batch | null> {
     const hit = memo.get(from);
     if (hit !== undefined && (hit === null || need.every((m) => hit.added.get(m)?.xs))) return hit;
-    const out = this.store.snapshot((): Batch | null => {
-      const ch: StoreChanges | null = this.store.changesSince(from);
+    const out = await this.store.read(async (r): Promise<Batch | null> => {
+      const ch: StoreChanges | null = await r.changesSince(from);
       if (!ch) return null;
       const added = new Map<Modality, { offsets: Uint32Array; xs: Float32Array | null }>();
       for (const m of MODALITIES) {
         const offsets = ch.added[m];
-        added.set(m, { offsets, xs: need.includes(m) || hit?.added.get(m)?.xs ? this.store.vectorsAt(offsets) : null });
+        added.set(m, { offsets, xs: need.includes(m) || hit?.added.get(m)?.xs ? await r.vectorsAt(offsets) : null });
       }
       return { to: ch.to, removed: ch.removed, added };
     });

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { ClipdbError, isClipdbError } from "../core/errors.js";
 import { testPoint } from "../core/testpoint.js";
 import type { Embedder } from "../embed/index.js";
-import type { NewItem, Store } from "../store/index.js";
+import type { CollectionStore, NewItem, StoreReader } from "../store/index.js";
 import { contentHash, sniffImage } from "./files.js";
 import type { AddError, AddOptions, AddSummary, ImageInput, TextInput } from "./types.js";
 
@@ -46,9 +46,9 @@ export function ownCaptions(imageId: string, paired: string[]): string[] {
  * A file that cannot be read or decoded is reported in `errors` and the batch goes on.
  */
 export async function addImages(
-  store: Store,
+  store: CollectionStore,
   embedder: () => Promise<Embedder>,
-  filesDir: string,
+  uploads: UploadSink,
   inputs: ImageInput[],
   opts: AddOptions = {},
 ): Promise<AddSummary> {
@@ -70,13 +70,13 @@ export async function addImages(
         sum.errors.push(errorOf(label, e));
       }
     }
-    if (ready.length) await commitImages(store, await embedder(), filesDir, ready, sum);
+    if (ready.length) await commitImages(store, await embedder(), uploads, ready, sum);
     opts.onProgress?.(Math.min(start + batch, inputs.length), inputs.length);
   }
   return sum;
 }
 
-async function prepare(store: Store, input: ImageInput, label: string): Promise<Prepared | { skip: string }> {
+async function prepare(store: CollectionStore, input: ImageInput, label: string): Promise<Prepared | { skip: string }> {
   let bytes: Buffer;
   if (input.data) bytes = input.data;
   else if (input.path) {
@@ -94,13 +94,13 @@ async function prepare(store: Store, input: ImageInput, label: string): Promise<
   } else throw new ClipdbError("INVALID_ARGUMENT", { name: "image", reason: "give a path or bytes" });
   const hash = contentHash(bytes);
   const id = input.id ?? input.path ?? `image:${hash.slice(0, 16)}`;
-  const existing = store.get(id);
+  const existing = await store.get(id);
   if (existing && existing.hash === hash) return { skip: id };
   if (existing && existing.modality !== "image") throw new ClipdbError("DUPLICATE_ID", { id });
   return { input, id, bytes, hash, label };
 }
 
-async function commitImages(store: Store, emb: Embedder, filesDir: string, ready: Prepared[], sum: AddSummary): Promise<void> {
+async function commitImages(store: CollectionStore, emb: Embedder, uploads: UploadSink, ready: Prepared[], sum: AddSummary): Promise<void> {
   const { vectors, errors } = await emb.embedImagesSettled(ready.map((r) => r.bytes));
   const ok = ready.filter((r, i) => {
     if (errors[i]) {
@@ -112,10 +112,13 @@ async function commitImages(store: Store, emb: Embedder, filesDir: string, ready
   const captions = ok.flatMap((r) => (r.input.captions ?? []).map((text, n) => ({ r, text, n })));
   const textVecs = captions.length ? await emb.embedTexts(captions.map((c) => c.text)) : new Float32Array(0);
   const dim = emb.dim;
+  // Uploaded bytes are kept where the collection keeps files (its folder, or its store) first.
+  const sources = new Map<Prepared, string>();
+  for (const r of ok) sources.set(r, r.input.path ?? (await uploads(r.hash, r.bytes, sniffImage(r.bytes)?.ext ?? ".bin")));
   // One group per image: its item and caption items, with the rows of their vectors.
   const groups = ok.map((r) => {
     const row = ready.indexOf(r);
-    const items: NewItem[] = [{ id: r.id, modality: "image", source: r.input.path ?? saveUpload(filesDir, r), text: null, meta: r.input.meta ?? {}, hash: r.hash }];
+    const items: NewItem[] = [{ id: r.id, modality: "image", source: sources.get(r)!, text: null, meta: r.input.meta ?? {}, hash: r.hash }];
     const rows: Float32Array[] = [vectors.subarray(row * dim, (row + 1) * dim)];
     const pairs: { imageId: string; textId: string }[] = [];
     captions.forEach((c, i) => {
@@ -128,18 +131,23 @@ async function commitImages(store: Store, emb: Embedder, filesDir: string, ready
     return { r, items, rows, pairs };
   });
   if (groups.length === 0) return;
-  store.setModel(emb.modelId, dim);
+  await store.setModel(emb.modelId, dim);
   testPoint("add:embedded");
-  const fresh = store.transaction(() => {
+  const fresh = await store.transaction(async (tx) => {
     // Checked again inside the write transaction: another writer (the same file uploaded at the
     // same time) may have stored it since prepare() looked. The same content is then a skip.
-    const keep = groups.filter((g) => store.get(g.r.id)?.hash !== g.r.hash);
-    const replaced = keep.filter((g) => store.get(g.r.id) !== undefined).map((g) => g.r.id);
-    if (replaced.length) store.remove(withOwnCaptions(store, replaced));
+    const now = new Map<string, string | null | undefined>();
+    for (const g of groups) {
+      const cur = await tx.get(g.r.id);
+      now.set(g.r.id, cur === undefined ? undefined : cur.hash);
+    }
+    const keep = groups.filter((g) => now.get(g.r.id) !== g.r.hash);
+    const replaced = keep.filter((g) => now.get(g.r.id) !== undefined).map((g) => g.r.id);
+    if (replaced.length) await tx.remove(await withOwnCaptions(tx, replaced));
     const items = keep.flatMap((g) => g.items);
     const xs = new Float32Array(items.length * dim);
     keep.flatMap((g) => g.rows).forEach((v, i) => xs.set(v, i * dim));
-    store.addItems(items, xs, keep.flatMap((g) => g.pairs));
+    await tx.addItems(items, xs, keep.flatMap((g) => g.pairs));
     return keep;
   });
   testPoint("add:batch");
@@ -156,31 +164,39 @@ async function commitImages(store: Store, emb: Embedder, filesDir: string, ready
  * `ids` plus the caption items (`<id>#<n>`) that each image among them owns; other texts paired
  * with an image (added on their own) are not included.
  */
-export function withOwnCaptions(store: Store, ids: string[]): string[] {
+export async function withOwnCaptions(store: StoreReader, ids: string[]): Promise<string[]> {
   const out = new Set(ids);
   for (const id of ids) {
-    if (store.get(id)?.modality !== "image") continue;
-    for (const c of ownCaptions(id, store.pairedIds(id))) out.add(c);
+    if ((await store.get(id))?.modality !== "image") continue;
+    for (const c of ownCaptions(id, await store.pairedIds(id))) out.add(c);
   }
   return [...out];
 }
 
-/** Writes uploaded bytes into the collection's files folder, named by content hash, atomically. */
-function saveUpload(filesDir: string, r: Prepared): string {
-  mkdirSync(filesDir, { recursive: true });
-  const path = join(filesDir, r.hash + (sniffImage(r.bytes)?.ext ?? ".bin"));
-  if (!existsSync(path)) {
-    writeFileSync(path + ".tmp", r.bytes);
-    renameSync(path + ".tmp", path);
-  }
-  return path;
+/**
+ * Keeps the bytes of an uploaded image (`hash` is their content hash, `ext` a file extension such
+ * as ".jpg") and returns the source to record for it: a file path, or a store blob reference.
+ */
+export type UploadSink = (hash: string, bytes: Buffer, ext: string) => Promise<string>;
+
+/** An UploadSink writing into a folder, named by content hash, atomically (the SQLite collection's `files/`). */
+export function folderUploads(filesDir: string): UploadSink {
+  return async (hash, bytes, ext) => {
+    mkdirSync(filesDir, { recursive: true });
+    const path = join(filesDir, hash + ext);
+    if (!existsSync(path)) {
+      writeFileSync(path + ".tmp", bytes);
+      renameSync(path + ".tmp", path);
+    }
+    return path;
+  };
 }
 
 /**
  * Ingests texts in batches. A text whose id exists with the same content is skipped; the same id
  * with other content is refused with DUPLICATE_ID (remove it first).
  */
-export async function addTexts(store: Store, embedder: () => Promise<Embedder>, inputs: TextInput[], opts: AddOptions = {}): Promise<AddSummary> {
+export async function addTexts(store: CollectionStore, embedder: () => Promise<Embedder>, inputs: TextInput[], opts: AddOptions = {}): Promise<AddSummary> {
   const sum = emptySummary();
   const batch = Math.max(1, opts.batchSize ?? DEFAULT_BATCH * 4);
   for (let start = 0; start < inputs.length; start += batch) {
@@ -194,7 +210,7 @@ export async function addTexts(store: Store, embedder: () => Promise<Embedder>, 
       }
       const hash = contentHash(t.text);
       const id = t.id ?? `text:${hash.slice(0, 16)}`;
-      const existing = store.get(id) ?? fresh.find((f) => f.id === id);
+      const existing = (await store.get(id)) ?? fresh.find((f) => f.id === id);
       if (existing && existing.hash === hash) {
         sum.skipped++;
         sum.skippedIds.push(id);
@@ -210,14 +226,15 @@ export async function addTexts(store: Store, embedder: () => Promise<Embedder>, 
     if (fresh.length) {
       const emb = await embedder();
       const xs = await emb.embedTexts(fresh.map((t) => t.text));
-      store.setModel(emb.modelId, emb.dim);
+      await store.setModel(emb.modelId, emb.dim);
       const dim = emb.dim;
-      const kept = store.transaction(() => {
+      const kept = await store.transaction(async (tx) => {
         // As for images: a concurrent writer may have stored the same text meanwhile (a skip).
-        const keep = fresh.map((t, i) => [t, i] as const).filter(([t]) => store.get(t.id)?.hash !== t.hash);
+        const keep: (readonly [(typeof fresh)[number], number])[] = [];
+        for (const [i, t] of fresh.entries()) if ((await tx.get(t.id))?.hash !== t.hash) keep.push([t, i]);
         const rows = new Float32Array(keep.length * dim);
         keep.forEach(([, i], j) => rows.set(xs.subarray(i * dim, (i + 1) * dim), j * dim));
-        store.addItems(
+        await tx.addItems(
           keep.map(([t]) => ({ id: t.id, modality: "text", source: null, text: t.text, meta: t.meta ?? {}, hash: t.hash })),
           rows,
         );

@@ -1,10 +1,11 @@
+import { ClipdbError } from "../core/errors.js";
 import type { Hits, Modality, SearchOptions } from "../core/types.js";
 import { FlatIndex } from "../index/index.js";
-import type { Store } from "../store/index.js";
+import type { CollectionStore } from "../store/index.js";
 
 /** Live items of one modality, from the store's counts (no offsets are read). */
-export function countOf(store: Store, modality: Modality): number {
-  const c = store.counts();
+export async function countOf(store: CollectionStore, modality: Modality): Promise<number> {
+  const c = await store.counts();
   return modality === "image" ? c.images : c.texts;
 }
 
@@ -13,6 +14,7 @@ export function countOf(store: Store, modality: Modality): number {
  * Opening a large collection to answer IVF or HNSW queries then reads no vectors at all (a 1M × 512
  * collection holds 2 GB of them); the first exact search pays the load instead. Until it is loaded,
  * adds and removes need no work: the store already holds them, and the load reads the store.
+ * Call `prepare()` (async) before `size` or `search`: it counts or loads as needed.
  */
 export class LazyFlat {
   readonly metric = "ip" as const;
@@ -20,31 +22,28 @@ export class LazyFlat {
   private inner?: FlatIndex;
   private count?: number;
 
-  constructor(private readonly store: Store, private readonly modality: Modality, readonly dim: number) {}
+  constructor(private readonly store: CollectionStore, private readonly modality: Modality, readonly dim: number) {}
 
   /** Whether the vectors have been read. */
   get loaded(): boolean {
     return this.inner !== undefined;
   }
 
-  private index(): FlatIndex {
-    if (!this.inner) {
-      const { offsets, xs } = this.store.vectors(this.modality);
-      this.inner = new FlatIndex(this.dim);
-      if (offsets.length) this.inner.add(offsets, xs);
+  /** Counts the live items (when not cached) and, with `load`, reads the vectors. */
+  async prepare(load = false): Promise<void> {
+    if (load && !this.inner) {
+      const { offsets, xs } = await this.store.vectors(this.modality);
+      const inner = new FlatIndex(this.dim);
+      if (offsets.length) inner.add(offsets, xs);
+      this.inner ??= inner;
     }
-    return this.inner;
+    if (!this.inner && this.count === undefined) this.count = await countOf(this.store, this.modality);
   }
 
-  /** Vectors held; counted in the store while not loaded (and cached until the next change). */
+  /** Vectors held; the store's count while not loaded (cached by `prepare` until the next change). */
   get size(): number {
     if (this.inner) return this.inner.size;
-    return (this.count ??= countOf(this.store, this.modality));
-  }
-
-  /** Forgets the cached count (another process wrote to the store). */
-  invalidate(): void {
-    this.count = undefined;
+    return this.count ?? 0;
   }
 
   /** Forgets everything read: the next use reads the store again (after a gap in the change log). */
@@ -79,12 +78,16 @@ export class LazyFlat {
     else this.count = undefined;
   }
 
+  /** Exact search; the vectors must have been read (`prepare(true)`). */
   search(q: Float32Array, k: number, opts?: SearchOptions): Hits {
-    return this.index().search(q, k, opts);
+    if (!this.inner) throw new ClipdbError("INTERNAL", { reason: "an exact index was searched before its vectors were read (prepare)" });
+    return this.inner.search(q, k, opts);
   }
 
+  /** Offsets held; needs `prepare(true)`. */
   offsets(): Uint32Array {
-    return this.inner ? this.inner.offsets() : this.store.liveOffsets(this.modality);
+    if (!this.inner) throw new ClipdbError("INTERNAL", { reason: "an exact index was listed before its vectors were read (prepare)" });
+    return this.inner.offsets();
   }
 
   /** Flat indexes are rebuilt from the store, never saved. */

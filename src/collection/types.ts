@@ -166,12 +166,12 @@ export interface CollectionApi {
   addImages(inputs: ImageInput[], opts?: AddOptions): Promise<AddSummary>;
   addTexts(inputs: TextInput[], opts?: AddOptions): Promise<AddSummary>;
   search(query: QueryInput, params?: SearchParams): Promise<SearchResult>;
-  get(id: string): ItemView | undefined;
+  get(id: string): Promise<ItemView | undefined>;
   /** Full image bytes of an image item (NOT_FOUND for unknown ids or text items). */
   image(id: string): Promise<ImageBytes>;
   /** An EXIF-rotated JPEG thumbnail, made once and cached in the collection folder. */
   thumbnail(id: string, size?: number): Promise<ImageBytes>;
   remove(ids: string[]): Promise<number>;
-  stats(): CollectionStats;
+  stats(): Promise<CollectionStats>;
   close(): Promise<void>;
 }

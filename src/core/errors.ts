@@ -40,7 +40,7 @@ export const ERROR_CODES = {
   },
   NOT_FOUND: {
     kind: "user",
-    message: (d) => `No ${s(d.what ?? "item")} with id '${s(d.id)}'.${d.hint ? ` ${s(d.hint)}` : ""}`,
+    message: (d) => (d.at !== undefined ? `No ${s(d.what ?? "item")} at '${s(d.at)}'.` : `No ${s(d.what ?? "item")} with id '${s(d.id)}'.`) + (d.hint ? ` ${s(d.hint)}` : ""),
   },
   DUPLICATE_ID: {
     kind: "user",

@@ -19,6 +19,11 @@ export interface SearchOptions {
    * selective filter: scanned exactly instead of probing). Must agree with `allow`.
    */
   candidates?: Uint32Array;
+  /**
+   * An offset to leave out (the query item itself), also given to `allow`. In-memory indexes
+   * apply `allow`; a store that searches on its server applies `candidates` and `exclude`.
+   */
+  exclude?: number;
 }
 
 /**

@@ -147,6 +147,7 @@ export function unavailable(src: ModelSource, e: unknown, offline: boolean): Cli
   let reason = (e instanceof Error ? e.message : String(e)).replace(/\s+/g, " ").trim();
   const cause = e instanceof Error ? (e as Error & { cause?: unknown }).cause : undefined;
   if (cause instanceof Error && cause.message && !reason.includes(cause.message)) reason += ` (${cause.message})`;
-  if (offline && !src.local) reason = `offline mode is on and the model is not in the cache: ${reason}`;
+  // transformers.js's own wording (local_files_only, env.allowRemoteModels, ...) stays in the cause, shown with --debug.
+  if (offline && !src.local) reason = "offline mode is on and the model is not in the cache";
   return new ClipdbError("MODEL_UNAVAILABLE", { model: src.model, searched: src.searched, reason }, { cause: e });
 }

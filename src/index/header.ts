@@ -3,6 +3,7 @@
  * an 8-byte magic, a u32 format version, up to 12 more little-endian u32 fields, and a CRC32 of the
  * first 60 bytes in the last 4. Values above 2^32 are stored as two fields (low, high).
  */
+import { ClipdbError } from "../core/errors.js";
 import { corrupt, crc32 } from "./fileio.js";
 
 /** Size of every clipdb index header, in bytes. */
@@ -12,7 +13,7 @@ const MAX_FIELDS = 12;
 
 /** Encodes a header: `magic` (8 ASCII chars), `version`, then `fields` (u32 each, at most 12). */
 export function encodeHeader(magic: string, version: number, fields: number[]): Uint8Array {
-  if (magic.length !== 8 || fields.length > MAX_FIELDS) throw new Error("bad header layout");
+  if (magic.length !== 8 || fields.length > MAX_FIELDS) throw new ClipdbError("INTERNAL", { reason: `an index header needs an 8-character magic and at most ${MAX_FIELDS} fields` });
   const b = new Uint8Array(HEADER_BYTES);
   const v = new DataView(b.buffer);
   for (let i = 0; i < 8; i++) b[i] = magic.charCodeAt(i);

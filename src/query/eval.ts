@@ -1,6 +1,6 @@
 import { ClipdbError } from "../core/errors.js";
 import type { Modality, VectorIndex } from "../core/types.js";
-import type { ModalityIndexes } from "./plan.js";
+import type { LocalIndexes } from "./plan.js";
 import { hitAtK, percentile, recallAtK, recallVsExact } from "./metrics.js";
 
 /** A retrieval direction: captions query images (t2i) or images query captions (i2t). */
@@ -26,7 +26,7 @@ export interface EvalConfig {
 
 /** The data an evaluation reads: indexes per modality, stored vectors, and the pairs (ground truth). */
 export interface EvalData {
-  sets: Map<Modality, ModalityIndexes>;
+  sets: Map<Modality, LocalIndexes>;
   vectorOf: (offset: number) => Float32Array;
   pairs: { image: Uint32Array; text: Uint32Array };
   dim: number;

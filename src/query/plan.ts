@@ -1,5 +1,5 @@
 import { ClipdbError } from "../core/errors.js";
-import type { Modality, SearchOptions, VectorIndex } from "../core/types.js";
+import type { Hits, Modality, SearchOptions, VectorIndex } from "../core/types.js";
 
 /** Which index answers a query. */
 export type IndexKind = "exact" | "ivf" | "hnsw";
@@ -20,12 +20,34 @@ export type IndexChoice = IndexKind | "auto";
  */
 export const AUTO_EXACT_BELOW = 10_000;
 
-/** The indexes of one modality: the exact Flat index always, IVF and HNSW when built. */
-export interface ModalityIndexes {
-  flat: VectorIndex;
-  ivf?: VectorIndex;
-  hnsw?: VectorIndex;
+/**
+ * An index that may need an async step before `size` or `search` work (the collection's exact
+ * index counts or reads the store's vectors on first use): `prepare(false)` makes `size` right,
+ * `prepare(true)` makes `search` work.
+ */
+export type PreparedIndex<I = VectorIndex> = I & { prepare?(load: boolean): Promise<void> };
+
+/**
+ * What the planner needs of an index: its size, and a search that may be answered elsewhere (a
+ * store that pushes search down to its server answers asynchronously).
+ */
+export interface PlanIndex {
+  readonly size: number;
+  search(q: Float32Array, k: number, opts?: SearchOptions): Hits | Promise<Hits>;
 }
+
+/** The indexes of one modality: the exact index always, IVF and HNSW when built. */
+export interface IndexesOf<I> {
+  flat: PreparedIndex<I>;
+  ivf?: I;
+  hnsw?: I;
+}
+
+/** What a query plan runs on (in-memory indexes, or a store's pushed-down ones). */
+export type ModalityIndexes = IndexesOf<PlanIndex>;
+
+/** In-memory indexes, searched synchronously (evaluation and tuning time them query by query). */
+export type LocalIndexes = IndexesOf<VectorIndex>;
 
 /** One planned query over one or both modalities. */
 export interface PlanInput {
@@ -65,7 +87,7 @@ export const EXACT_FILTER_THRESHOLD = 4096;
  * Throws INDEX_NOT_BUILT when an approximate index is asked for and none of the searched
  * modalities has one; with several modalities, those without it are searched exactly.
  */
-export function runPlan(indexes: Map<Modality, ModalityIndexes>, p: PlanInput): PlanResult {
+export async function runPlan(indexes: Map<Modality, ModalityIndexes>, p: PlanInput): Promise<PlanResult> {
   if (!Number.isInteger(p.k) || p.k < 1) throw new ClipdbError("INVALID_ARGUMENT", { name: "k", reason: `must be a positive integer, got ${p.k}` });
   const merged: PlanResult["hits"] = [];
   let scanned = 0;
@@ -77,13 +99,16 @@ export function runPlan(indexes: Map<Modality, ModalityIndexes>, p: PlanInput): 
   const some = named !== undefined && p.modalities.some((m) => indexes.get(m)?.[named]);
   for (const modality of p.modalities) {
     const set = indexes.get(modality);
-    if (!set || set.flat.size === 0) continue;
+    if (!set) continue;
+    await set.flat.prepare?.(false);
+    if (set.flat.size === 0) continue;
     const cands = p.candidates?.get(modality);
     if (cands && cands.length === 0) continue;
     const fallback = named !== undefined && p.modalities.length > 1 && some && !set[named];
     const { index, kind } = chooseIndex(set, modality, fallback ? "exact" : want, cands);
+    if (index === set.flat) await set.flat.prepare?.(true);
     if (kind !== "exact") answered = kind;
-    const opts: SearchOptions = { nprobe: p.nprobe, ef: p.ef };
+    const opts: SearchOptions = { nprobe: p.nprobe, ef: p.ef, exclude: p.exclude };
     if (cands) {
       const allowed = new Set(cands);
       opts.allow = (o) => allowed.has(o) && o !== p.exclude;
@@ -92,7 +117,7 @@ export function runPlan(indexes: Map<Modality, ModalityIndexes>, p: PlanInput): 
       const ex = p.exclude;
       opts.allow = (o) => o !== ex;
     }
-    const hits = index.search(p.q, p.k, opts);
+    const hits = await index.search(p.q, p.k, opts);
     scanned += hits.scanned ?? 0;
     for (let i = 0; i < hits.offsets.length; i++) merged.push({ offset: hits.offsets[i], score: hits.scores[i], modality });
   }
@@ -105,7 +130,7 @@ function chooseIndex(
   modality: Modality,
   want: IndexChoice,
   cands: Uint32Array | undefined,
-): { index: VectorIndex; kind: IndexKind } {
+): { index: PlanIndex; kind: IndexKind } {
   if (want === "exact") return { index: set.flat, kind: "exact" };
   if (want === "auto") {
     const kind = set.hnsw ? "hnsw" : set.ivf ? "ivf" : "exact";

@@ -10,8 +10,8 @@ import { publicItem } from "./views.js";
 type IdRequest = FastifyRequest<{ Params: { id: string } }>;
 
 /** Looks an item up by its id; the id is never used as a path. */
-function itemOr404(ctx: ServerContext, id: string): ItemView {
-  const item = ctx.col.get(id);
+async function itemOr404(ctx: ServerContext, id: string): Promise<ItemView> {
+  const item = await ctx.col.get(id);
   if (!item) throw new ClipdbError("NOT_FOUND", { id });
   return item;
 }
@@ -58,7 +58,7 @@ export function registerItemRoutes(app: FastifyInstance, ctx: ServerContext): vo
         response: { 200: itemSchema, ...errors(404) },
       },
     },
-    async (req) => publicItem(itemOr404(ctx, req.params.id)),
+    async (req) => publicItem(await itemOr404(ctx, req.params.id)),
   );
 
   app.get<{ Params: { id: string } }>(
@@ -74,7 +74,7 @@ export function registerItemRoutes(app: FastifyInstance, ctx: ServerContext): vo
       },
     },
     async (req, reply) => {
-      const item = itemOr404(ctx, req.params.id);
+      const item = await itemOr404(ctx, req.params.id);
       return sendImage(req, reply, item, "full", () => ctx.col.image(item.id));
     },
   );
@@ -92,7 +92,7 @@ export function registerItemRoutes(app: FastifyInstance, ctx: ServerContext): vo
       },
     },
     async (req, reply) => {
-      const item = itemOr404(ctx, req.params.id);
+      const item = await itemOr404(ctx, req.params.id);
       return sendImage(req, reply, item, "thumb", () => ctx.col.thumbnail(item.id));
     },
   );

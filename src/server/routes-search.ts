@@ -24,15 +24,14 @@ export interface HitView {
  * Adds to each hit its `pairs` (captions of an image, the image of a caption) and, for an image, the
  * text of its first caption as `caption`, so a UI can show them without a round trip per result.
  */
-export function withPairs(ctx: ServerContext, result: SearchResult): Omit<SearchResult, "results"> & { results: HitView[] } {
-  return {
-    ...result,
-    results: result.results.map((hit) => {
-      const pairs = ctx.col.get(hit.id)?.pairs ?? [];
-      const caption = hit.modality === "image" && pairs.length > 0 ? (ctx.col.get(pairs[0])?.text ?? null) : null;
-      return { ...hit, path: publicPath(hit.path), pairs, caption };
-    }),
-  };
+export async function withPairs(ctx: ServerContext, result: SearchResult): Promise<Omit<SearchResult, "results"> & { results: HitView[] }> {
+  const results: HitView[] = [];
+  for (const hit of result.results) {
+    const pairs = (await ctx.col.get(hit.id))?.pairs ?? [];
+    const caption = hit.modality === "image" && pairs.length > 0 ? ((await ctx.col.get(pairs[0]))?.text ?? null) : null;
+    results.push({ ...hit, path: publicPath(hit.path), pairs, caption });
+  }
+  return { ...result, results };
 }
 
 const SEARCH_FIELDS = ["k", "modality", "index", "nprobe", "ef", "where"];

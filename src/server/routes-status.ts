@@ -15,7 +15,7 @@ export function registerStatusRoutes(app: FastifyInstance, ctx: ServerContext): 
         response: { 200: statsResponse, ...errors(401) },
       },
     },
-    async () => publicStats(ctx.col.stats(), [ctx.col.dir, ctx.col.modelId]),
+    async () => publicStats(await ctx.col.stats(), [ctx.col.dir, ctx.col.modelId]),
   );
 
   app.get(

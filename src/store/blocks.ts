@@ -183,7 +183,7 @@ export class VectorBlocks {
     throw new ClipdbError("STORE_CORRUPT", {
       path: this.file,
       reason: `the vector of live offset ${offset} is missing from its block`,
-      hint: "Run a verify, then restore from a backup or re-add the affected items.",
+      hint: "Restore the collection from a backup, or remove and re-add the affected items.",
     });
   }
 }

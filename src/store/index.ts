@@ -5,3 +5,6 @@ export { APPLICATION_ID, DEFAULT_BLOCK_SIZE, MIGRATIONS, SCHEMA_VERSION, migrate
 export { DB_FILE } from "./sqlite.js";
 export type { CollectionStore, StoreReader, StoreWriter } from "./api.js";
 export { SqliteCollectionStore } from "./sqlite-collection.js";
+export { PgCollectionStore, type PgStoreOptions } from "./pg.js";
+export { isPgUrl } from "./pg-url.js";
+export type { PgIndexInfo, PgIndexType, PgSearchOptions } from "./pg-search.js";

@@ -193,7 +193,7 @@ export async function ensureSchema(c: pg.PoolClient, n: PgNames, t: PgTarget, cr
     if (!exists) {
       const others = await c.query<{ n: string }>("SELECT count(*) AS n FROM pg_tables WHERE schemaname = $1", [n.schema]);
       if (Number(others.rows[0].n) > 0) throw corrupt(`the schema '${n.schema}' holds tables that are not a clipdb collection`, "Open another schema (?schema=name).");
-      if (!create) throw new ClipdbError("NOT_FOUND", { what: "collection", id: t.location, hint: "Create it first (open it with create, or run 'clipdb add')." });
+      if (!create) throw new ClipdbError("NOT_FOUND", { what: "collection", at: t.location, hint: "Create it first (open it with create, or run 'clipdb add')." });
       await c.query(`CREATE SCHEMA IF NOT EXISTS "${n.schema}"`);
     } else {
       const meta = await c.query<{ v: number }>(`SELECT schema_version AS v FROM ${n.meta} WHERE id = 1`).catch(() => undefined);

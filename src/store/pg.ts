@@ -7,6 +7,7 @@ import { type PgNames, ensureSchema, ensureVectorExtension, pgNames } from "./pg
 import { type PgTarget, fromDriver, isDriverError, parsePgUrl, scrub, unavailableError } from "./pg-url.js";
 import type { StoreChanges } from "./store.js";
 import type { ItemRecord, NewItem, Pair } from "./types.js";
+import { type PgIndexInfo, type PgIndexType, type PgSearchOptions, buildVectorIndex, dropVectorIndex, relationBytes, searchVectors, vectorIndexes } from "./pg-search.js";
 
 /** Options of `PgCollectionStore.open`. */
 export interface PgStoreOptions {
@@ -129,7 +130,7 @@ export class PgCollectionStore implements CollectionStore {
    * Every statement inside a transaction block is also what keeps PGlite's socket server safe
    * with several connections: it interleaves connections only between transaction blocks.
    */
-  private async run<T>(mode: "read" | "write", nested: boolean, fn: (ops: PgOps) => Promise<T>): Promise<T> {
+  private async run<T>(mode: "read" | "write", nested: boolean, fn: (ops: PgOps, client: pg.PoolClient) => Promise<T>): Promise<T> {
     if (this.closed) throw new ClipdbError("INVALID_ARGUMENT", { name: "store", reason: "the store is closed", hint: "Open it again with PgCollectionStore.open." });
     let client: pg.PoolClient;
     try {
@@ -153,7 +154,7 @@ export class PgCollectionStore implements CollectionStore {
     try {
       await sql(mode === "read" ? "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY" : "BEGIN");
       if (mode === "write") await sql(`SELECT 1 FROM ${this.names.meta} WHERE id = 1 FOR UPDATE`);
-      const out = await fn(new PgOps(client, tx));
+      const out = await fn(new PgOps(client, tx), client);
       await sql("COMMIT");
       if (tx.gens.length > 0) this.last = tx.gens[tx.gens.length - 1];
       return out;
@@ -166,6 +167,34 @@ export class PgCollectionStore implements CollectionStore {
       client.removeListener("error", onError);
       client.release(broken);
     }
+  }
+
+  /**
+   * Search pushdown (see pg-search.ts): top-k by inner product over one modality, answered by
+   * Postgres: exact, or through that modality's pgvector HNSW or IVFFlat index.
+   */
+  searchVectors(query: Float32Array, k: number, opts: PgSearchOptions): Promise<{ offsets: Uint32Array; scores: Float32Array }> {
+    return this.run("read", false, (_o, c) => searchVectors(c, this.names, query, k, opts));
+  }
+
+  /** Builds (or rebuilds) the pgvector index of `type` over `modality`; returns its spec. */
+  buildVectorIndex(type: PgIndexType, modality: Modality, params: { m?: number; efConstruction?: number; lists?: number }): Promise<string> {
+    return this.run("write", false, (_o, c) => buildVectorIndex(c, this.names, type, modality, params));
+  }
+
+  /** Drops the pgvector indexes of `type`. */
+  dropVectorIndex(type: PgIndexType): Promise<void> {
+    return this.run("write", false, (_o, c) => dropVectorIndex(c, this.names, type));
+  }
+
+  /** The collection's pgvector indexes. */
+  vectorIndexes(): Promise<PgIndexInfo[]> {
+    return this.run("read", false, (_o, c) => vectorIndexes(c, this.names));
+  }
+
+  /** Bytes the collection's tables and indexes take on the server. */
+  bytes(): Promise<number> {
+    return this.run("read", false, (_o, c) => relationBytes(c, this.names));
   }
 
   private reading<T>(fn: (ops: PgOps) => Promise<T>): Promise<T> {

@@ -169,7 +169,7 @@ export class Store {
     }
     if (!fs.existsSync(file)) {
       if (readonly || !create) {
-        throw new ClipdbError("NOT_FOUND", { what: "collection", id: absDir, hint: "Create it first (open it with create, or run 'clipdb add'), or check --db." });
+        throw new ClipdbError("NOT_FOUND", { what: "collection", at: absDir, hint: "Create it first (open it with create, or run 'clipdb add'), or check --db." });
       }
       fs.mkdirSync(absDir, { recursive: true });
     }

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, unlinkSync, writeFileSync, readFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, unlinkSync, writeFileSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { testModelDir } from "../fixtures/model.js";
@@ -85,7 +85,21 @@ describe("clipdb CLI end to end (built binary, generated test model)", () => {
     expect(none.stderr).toMatch(/exactly one of --text, --image, --item or --vector-file/);
     const missing = clipdb(["stats", "--db", join(tmp, "nope")]);
     expect(missing.code).toBe(1);
-    expect(missing.stderr).toMatch(/No collection/);
+    expect(missing.stderr).toMatch(/No collection at '.*nope'/);
+    // A usage mistake: its line and where the help is, not the whole help (issue 15).
+    const usage = clipdb(["search", "--k", "abc", "--db", db]);
+    expect(usage.code).toBe(1);
+    expect(usage.stderr.trim().split("\n")).toEqual(["error: option '--k <n>' argument 'abc' is invalid. expected a positive integer", "(see 'clipdb search --help')"]);
+    const help = clipdb(["search", "--help"]).stdout;
+    expect(help.match(/default/g)?.length ?? 0).toBeLessThan(help.split("\n").length); // no option says its default twice
+    expect(help).not.toMatch(/default: \$CLIPDB_DIR or/);
+    // Offline: clipdb's sentence, not transformers.js's internals (those are under --debug).
+    writeFileSync(join(tmp, "one.txt"), "one text\n");
+    const offline = clipdb(["add", "--texts", join(tmp, "one.txt"), "--db", join(tmp, "db-offline"), "--model", "no-such/model", "--offline"]);
+    expect(offline.code).toBe(1);
+    expect(offline.stderr).toMatch(/MODEL_UNAVAILABLE|not available.*offline mode is on and the model is not in the cache/);
+    expect(offline.stderr).not.toMatch(/local_files_only|allowRemoteModels/);
+    expect(existsSync(join(tmp, "db-offline")), "a failed first add leaves no empty collection").toBe(false);
   });
 
   it("builds IVF and HNSW indexes that answer, and reports them in status", () => {

@@ -40,7 +40,7 @@ describe("clipdb add survives kill -9 at progress points", () => {
       await killAt(args(killed), point);
       committed += (i % 2 === 0 ? j : j - 1) * 8;
       const col = await Collection.open(killed, { create: false });
-      const s = col.stats();
+      const s = (await col.stats());
       expect(s.images, point).toBe(committed);
       // Every image committed so far has all 5 of its captions (batches are atomic).
       expect(s.texts).toBe(s.images * 5);
@@ -58,12 +58,12 @@ describe("clipdb add survives kill -9 at progress points", () => {
     expect(clipdb(args(ref)).code).toBe(0);
     const a = await Collection.open(killed, { create: false });
     const b = await Collection.open(ref, { create: false });
-    expect(a.stats()).toMatchObject({ images: 1000, texts: 5000, pairs: 5000 });
-    expect(b.stats()).toMatchObject({ images: 1000, texts: 5000, pairs: 5000 });
+    expect((await a.stats())).toMatchObject({ images: 1000, texts: 5000, pairs: 5000 });
+    expect((await b.stats())).toMatchObject({ images: 1000, texts: 5000, pairs: 5000 });
     // Intact: every vector equals the never-killed run's vector for the same id.
-    for (const s of b.sources()) {
-      const va = a.vectorOf(s.id)!;
-      const vb = b.vectorOf(s.id)!;
+    for (const s of (await b.sources())) {
+      const va = (await a.vectorOf(s.id))!;
+      const vb = (await b.vectorOf(s.id))!;
       let maxDiff = 0;
       for (let i = 0; i < vb.length; i++) maxDiff = Math.max(maxDiff, Math.abs(va[i] - vb[i]));
       expect(maxDiff).toBeLessThan(1e-4);
@@ -91,7 +91,7 @@ describe("clipdb add survives kill -9 at progress points", () => {
     expect(stderr).toMatch(/stopping after the current batch/);
     expect(stderr).toMatch(/Committed work is kept; run the command again to finish/);
     const col = await Collection.open(db, { create: false });
-    const s = col.stats();
+    const s = (await col.stats());
     expect(s.images).toBeGreaterThan(0);
     expect(s.images).toBeLessThan(1000);
     expect(s.texts).toBe(s.images * 5);

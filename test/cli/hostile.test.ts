@@ -153,7 +153,7 @@ describe("the same content arriving many times at once", () => {
     expect(sums.every((s) => s.failed === 0)).toBe(true);
     const id = sums.find((s) => s.added)!.ids[0];
     expect(sums.filter((s) => s.skipped).every((s) => s.skippedIds[0] === id)).toBe(true);
-    expect(col.stats()).toMatchObject({ images: 1, texts: 1, pairs: 1 });
+    expect((await col.stats())).toMatchObject({ images: 1, texts: 1, pairs: 1 });
     const texts = await Promise.all(Array.from({ length: 20 }, () => col.addTexts([{ text: "the same note" }])));
     expect(texts.reduce((n, s) => n + s.added, 0)).toBe(1);
     expect(texts.reduce((n, s) => n + s.skipped, 0)).toBe(19);

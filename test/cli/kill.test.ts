@@ -47,9 +47,9 @@ function collection(): string {
 /** Opens the collection and checks what every kill must leave: consistent counts, no stray files. */
 async function checkAfterKill(db: string, why: string): Promise<void> {
   const col = await Collection.open(db, { create: false });
-  const s = col.stats();
-  expect(col.ids("image").length, why).toBe(s.images);
-  expect(new Set(col.ids()).size, `${why}: no duplicate ids`).toBe(s.images + s.texts);
+  const s = (await col.stats());
+  expect((await col.ids("image")).length, why).toBe(s.images);
+  expect(new Set((await col.ids())).size, `${why}: no duplicate ids`).toBe(s.images + s.texts);
   for (const st of s.indexes) {
     expect(st.damaged, `${why}: ${st.type}/${st.modality}`).toBeUndefined();
     expect(st.size, `${why}: ${st.type}/${st.modality} size`).toBe(st.modality === "image" ? s.images : s.texts);
@@ -111,7 +111,7 @@ describe("kill -9 during index compaction and rm", () => {
     await killAt(["rm", "img10", "img11", "--db", db], "rm:committed");
     await checkAfterKill(db, "rm killed");
     const col = await Collection.open(db, { create: false });
-    expect(col.stats()).toMatchObject({ images: N - 2, texts: N - 2, pairs: N - 2 });
+    expect((await col.stats())).toMatchObject({ images: N - 2, texts: N - 2, pairs: N - 2 });
     const img = parseNpy(readFileSync(join(F30K, "image.npy")), "image.npy");
     for (const index of ["exact", "ivf", "hnsw"] as const) {
       const r = await col.search({ vector: img.data.slice(10 * img.dim, 11 * img.dim) }, { k: 20, index, nprobe: 100_000, ef: 2000 });
@@ -187,7 +187,7 @@ describe("kill -9 of a server in the middle of POST /api/v1/items", () => {
     expect(await third).toBe("connection lost");
     await checkAfterKill(db, "server killed after its third commit");
     const col = await Collection.open(db, { create: false });
-    expect(col.stats()).toMatchObject({ images: 15, texts: 3, pairs: 3 });
+    expect((await col.stats())).toMatchObject({ images: 15, texts: 3, pairs: 3 });
     await col.close();
 
     const s2 = await start();
@@ -237,7 +237,7 @@ describe("a damaged index file, through the CLI and the HTTP API", () => {
     const { buildServer } = await import("../../src/server/index.js");
     const col = await Collection.open(db, { create: false });
     const app = await buildServer(col);
-    const v = Array.from(col.vectorOf("img1")!);
+    const v = Array.from((await col.vectorOf("img1"))!);
     const exact = await app.inject({ method: "POST", url: "/api/v1/search", payload: { vector: v, index: "exact", modality: "image" } });
     expect(exact.statusCode).toBe(200);
     const ivf = await app.inject({ method: "POST", url: "/api/v1/search", payload: { vector: v, index: "ivf", modality: "image" } });

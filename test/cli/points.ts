@@ -53,13 +53,13 @@ export async function unfindable(dir: string): Promise<string[]> {
   const col = await Collection.open(dir, { create: false });
   const missing: string[] = [];
   try {
-    const built = col.indexStatus();
+    const built = (await col.indexStatus());
     for (const st of built) expect(st.damaged, `${st.type}/${st.modality}`).toBeUndefined();
     for (const modality of ["image", "text"] as const) {
-      const ids = col.ids(modality);
+      const ids = (await col.ids(modality));
       for (const index of built.filter((b) => b.modality === modality).map((b) => b.type)) {
         for (const id of ids) {
-          const r = await col.search({ vector: col.vectorOf(id)! }, { k: 8, index, nprobe: 100_000, ef: 2000, modality });
+          const r = await col.search({ vector: (await col.vectorOf(id))! }, { k: 8, index, nprobe: 100_000, ef: 2000, modality });
           if (!r.results.some((h) => h.id === id && h.score > 0.9999)) missing.push(`${index}:${id}`);
         }
       }

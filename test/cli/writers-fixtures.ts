@@ -136,7 +136,7 @@ export const SAME = 0.9999;
  */
 export async function checkCollection(col: Collection, expected?: Expected): Promise<string[]> {
   const problems: string[] = [];
-  const st = col.stats();
+  const st = (await col.stats());
   const dim = col.dim!;
   for (const m of MODALITIES) {
     const count = m === "image" ? st.images : st.texts;
@@ -174,7 +174,7 @@ export async function checkCollection(col: Collection, expected?: Expected): Pro
       }
     }
     for (const id of exact) {
-      const v = col.vectorOf(id)!;
+      const v = (await col.vectorOf(id))!;
       for (const kind of ["ivf", "hnsw"] as const) {
         const r = await col.search({ vector: v }, { k: 10, modality: m, index: kind, nprobe: 100_000, ef: 2000 });
         const hits = r.results;

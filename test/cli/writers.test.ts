@@ -93,7 +93,7 @@ async function baseCollection(name: string, types: ("ivf" | "hnsw")[] = ["ivf", 
 async function openLive(db: string): Promise<Collection> {
   const col = await Collection.open(db, { create: false });
   opened.push(col);
-  const q = col.vectorOf(BASE[0])!;
+  const q = (await col.vectorOf(BASE[0]))!;
   expect((await col.search({ vector: q }, { index: "ivf", nprobe: 100, k: 1, modality: "image" })).results[0].id).toBe(BASE[0]);
   expect((await col.search({ vector: q }, { index: "hnsw", ef: 100, k: 1, modality: "image" })).results[0].id).toBe(BASE[0]);
   return col;
@@ -110,8 +110,8 @@ function pauseAfterBatch(n: number, resume: string): Record<string, string> {
 }
 
 /** Changes each loaded index holds beyond its file, as "type:modality" -> pending (shows which file a collection switched to). */
-function pending(col: Collection): Record<string, number> {
-  return Object.fromEntries(col.indexStatus().map((s) => [`${s.type}:${s.modality}`, s.pending]));
+async function pending(col: Collection): Promise<Record<string, number>> {
+  return Object.fromEntries((await col.indexStatus()).map((s) => [`${s.type}:${s.modality}`, s.pending]));
 }
 
 const captionsOf = (ids: string[]) => ids.flatMap((id) => [0, 1, 2, 3, 4].map((n) => `${id}#${n}`));
@@ -160,7 +160,7 @@ describe("two clipdb add processes on one collection with IVF and HNSW built", (
     await finished(a, A_IMAGES.length);
     expect(await checkCollection(live, expected(4, 5))).toEqual([]);
     // Every commit of both writers was replayed into the deltas exactly once.
-    expect(pending(live)).toEqual({ "ivf:image": 16, "ivf:text": 120, "hnsw:image": 16, "hnsw:text": 120 });
+    expect(await pending(live)).toEqual({ "ivf:image": 16, "ivf:text": 120, "hnsw:image": 16, "hnsw:text": 120 });
     await closeLive(live);
     expect(await checkInFreshProcess(db, expected(4, 5))).toEqual([]);
   });
@@ -194,16 +194,16 @@ describe("two clipdb add processes on one collection with IVF and HNSW built", (
     const compacted = await cli(["index", "compact", "--db", db]);
     expect(compacted.compacted.sort()).toEqual(["hnsw:image", "hnsw:text", "ivf:image", "ivf:text"]);
     expect(await checkCollection(live, expected(1, 2))).toEqual([]);
-    expect(pending(live)).toEqual({ "ivf:image": 0, "ivf:text": 0, "hnsw:image": 0, "hnsw:text": 0 });
+    expect(await pending(live)).toEqual({ "ivf:image": 0, "ivf:text": 0, "hnsw:image": 0, "hnsw:text": 0 });
     writeFileSync(resumeB, "");
     await finished(b, B_TEXTS);
     await cli(["index", "build", "--type", "ivf", "--nlist", "4", "--db", db]);
     expect(await checkCollection(live, expected(1, 5))).toEqual([]);
-    expect(pending(live)).toEqual({ "ivf:image": 0, "ivf:text": 0, "hnsw:image": 0, "hnsw:text": 24 });
+    expect(await pending(live)).toEqual({ "ivf:image": 0, "ivf:text": 0, "hnsw:image": 0, "hnsw:text": 24 });
     writeFileSync(resumeA, "");
     await finished(a, A_IMAGES.length);
     expect(await checkCollection(live, expected(4, 5))).toEqual([]);
-    expect(pending(live)).toEqual({ "ivf:image": 12, "ivf:text": 60, "hnsw:image": 12, "hnsw:text": 84 });
+    expect(await pending(live)).toEqual({ "ivf:image": 12, "ivf:text": 60, "hnsw:image": 12, "hnsw:text": 84 });
     await closeLive(live);
     expect(await checkInFreshProcess(db, expected(4, 5))).toEqual([]);
   });
@@ -288,7 +288,7 @@ async function checkOverHttp(base: string, col: Collection, want: Expected): Pro
       }
     }
     for (const id of ids) {
-      const v = col.vectorOf(id);
+      const v = (await col.vectorOf(id));
       if (!v) {
         problems.push(`${m}: '${id}' has no vector in the store`);
         continue;
@@ -313,7 +313,7 @@ describe("clipdb add beside POST /api/v1/items of a running clipdb serve", () =>
     const { proc: server, base } = await serve(db, pauseAfterBatch(3, resumeServer));
     const col = await openLive(db); // for vectors (and a second, in-process view)
     const flickr = readdirSync(join(FLICKR, "images")).sort().slice(0, 3).map((f) => join(FLICKR, "images", f));
-    const q = Array.from(col.vectorOf(BASE[0])!);
+    const q = Array.from((await col.vectorOf(BASE[0]))!);
     for (const index of ["ivf", "hnsw"]) {
       const warm = await api(base, "/api/v1/search", { vector: q, k: 1, modality: "image", index, nprobe: HTTP_NPROBE, ef: 2000 });
       expect([warm.status, warm.json.results[0].id]).toEqual([200, BASE[0]]);

@@ -45,7 +45,7 @@ describe("IVF builds with query-aware lists", () => {
     await col.buildIndex({ type: "ivf", nlist: 16 });
     await col.close();
     const again = await Collection.open(join(tmp, "reopen"));
-    expect(again.indexStatus().map((s) => s.spec)).toEqual(["IVF16,Flat,route=query", "IVF16,Flat,route=query"]);
+    expect((await again.indexStatus()).map((s) => s.spec)).toEqual(["IVF16,Flat,route=query", "IVF16,Flat,route=query"]);
     for (const q of ["txt3", "txt77", "img5"]) {
       const a = await again.search({ item: q }, { k: 10, modality: "image", index: "ivf", nprobe: 16 });
       const b = await again.search({ item: q }, { k: 10, modality: "image", index: "exact" });

@@ -60,7 +60,7 @@ describe("eval on real CLIP vectors", () => {
     const col = await Collection.open(join(tmp, "cifar"));
     await col.addVectors({ vectors: c.vision.data, dim: c.vision.dim, ids: c.ids, modality: "image" });
     await col.addVectors({ vectors: c.classRows, dim: c.text.dim, ids: c.classes, modality: "text" });
-    col.addPairs(c.ids.map((id, i) => ({ imageId: id, textId: c.classes[c.labels[i]] })));
+    await col.addPairs(c.ids.map((id, i) => ({ imageId: id, textId: c.classes[c.labels[i]] })));
     const r = await col.evaluate({ indexes: ["exact"], directions: ["i2t"], ks: [1], hitKs: [1] });
     expect(r.i2t!.exact["R@1"]).toBe(Math.round(brute * 1e4) / 1e4);
     await col.close();

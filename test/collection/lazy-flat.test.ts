@@ -25,7 +25,7 @@ describe("opening a collection reads no vectors until an exact search needs them
     col = await Collection.open(dir, { create: false });
     const ivf = await col.search({ vector: q }, { k: 5, index: "ivf", nprobe: 16 });
     expect(spy).not.toHaveBeenCalled();
-    expect(col.stats().images).toBe(2000);
+    expect((await col.stats()).images).toBe(2000);
     expect(ivf.results.map((r) => r.id)).toEqual(expected.results.map((r) => r.id));
     const exact = await col.search({ vector: q }, { k: 5, index: "exact" });
     expect(spy).toHaveBeenCalledTimes(1);

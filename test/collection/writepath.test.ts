@@ -28,7 +28,7 @@ function vectors(n: number, seed: number): Float32Array {
 async function findsEveryItem(col: Collection, all: string[], index: "ivf" | "hnsw"): Promise<string[]> {
   const missing: string[] = [];
   for (const id of all) {
-    const v = col.vectorOf(id)!;
+    const v = (await col.vectorOf(id))!;
     const r = await col.search({ vector: v }, { k: 1, index, nprobe: 4096, ef: 2000, modality: "image" });
     if (r.results[0]?.id !== id) {
       missing.push(id);
@@ -58,7 +58,7 @@ describe("index persistence proportional to the change", () => {
     await col.addVectors({ vectors: vectors(5, 2), dim: DIM, ids: ids("b", 5), modality: "image" });
     expect(await col.remove(["a0", "a1"])).toBe(2);
     expect(files()).toEqual(before);
-    const st = col.indexStatus();
+    const st = (await col.indexStatus());
     expect(st.map((s) => [s.type, s.size, s.pending])).toEqual([["ivf", 403, 7], ["hnsw", 403, 7]]);
     const live = [...ids("a", 398, 2), ...ids("b", 5)];
     expect(await findsEveryItem(col, live, "ivf")).toEqual([]);
@@ -69,10 +69,10 @@ describe("index persistence proportional to the change", () => {
     // Reopen: the change is replayed from the store's log.
     const again = await Collection.open(dir);
     expect(await findsEveryItem(again, live, "ivf")).toEqual([]);
-    const gone = await again.search({ vector: again.vectorOf("a2")! }, { k: 400, index: "hnsw", ef: 2000 });
+    const gone = await again.search({ vector: (await again.vectorOf("a2"))! }, { k: 400, index: "hnsw", ef: 2000 });
     expect(gone.results.map((r) => r.id)).not.toContain("a0");
     expect(await again.compactIndexes()).toEqual(["ivf:image", "hnsw:image"]);
-    expect(again.indexStatus().map((s) => s.pending)).toEqual([0, 0]);
+    expect((await again.indexStatus()).map((s) => s.pending)).toEqual([0, 0]);
     expect(readdirSync(join(dir, "indexes"))).toHaveLength(2); // the replaced files are removed
     await again.close();
     const third = await Collection.open(dir);
@@ -85,7 +85,7 @@ describe("index persistence proportional to the change", () => {
     const col = await Collection.open(dir, { compaction: { compactMin: 16, compactFraction: 0.05 } });
     await col.search({ vector: vectors(1, 9) }, { k: 3, index: "hnsw" });
     await col.addVectors({ vectors: vectors(20, 3), dim: DIM, ids: ids("c", 20), modality: "image" });
-    expect(col.indexStatus().map((s) => [s.pending, s.size])).toEqual([[0, 220], [0, 220]]);
+    expect((await col.indexStatus()).map((s) => [s.pending, s.size])).toEqual([[0, 220], [0, 220]]);
     await col.close();
   });
 });
@@ -96,11 +96,11 @@ describe("freshness between two handles (two connections, like two processes)", 
     const a = await Collection.open(dir);
     await a.addVectors({ vectors: vectors(300, 4), dim: DIM, ids: ids("a", 300), modality: "image" });
     const b = await Collection.open(dir);
-    expect(b.indexStatus()).toEqual([]);
+    expect((await b.indexStatus())).toEqual([]);
     await b.search({ vector: vectors(1, 9) }, { k: 3, index: "exact" });
     await a.buildIndex({ type: "ivf", nlist: 8 });
-    expect(b.indexStatus().map((s) => s.type)).toEqual(["ivf"]);
-    const hit = await b.search({ vector: b.vectorOf("a7")! }, { k: 1, index: "ivf", nprobe: 8 });
+    expect((await b.indexStatus()).map((s) => s.type)).toEqual(["ivf"]);
+    const hit = await b.search({ vector: (await b.vectorOf("a7"))! }, { k: 1, index: "ivf", nprobe: 8 });
     expect(hit.results[0].id).toBe("a7");
     await a.addVectors({ vectors: vectors(10, 5), dim: DIM, ids: ids("n", 10), modality: "image" });
     await a.remove(["a7"]);
@@ -108,10 +108,10 @@ describe("freshness between two handles (two connections, like two processes)", 
     const miss = await b.search({ vector: vectors(300, 4).slice(7 * DIM, 8 * DIM) }, { k: 5, index: "ivf", nprobe: 8 });
     expect(miss.results.map((r) => r.id)).not.toContain("a7");
     await a.buildIndex({ type: "ivf", nlist: 4 });
-    expect(b.indexStatus()[0].spec).toMatch(/^IVF4,/);
+    expect((await b.indexStatus())[0].spec).toMatch(/^IVF4,/);
     await a.dropIndex("ivf");
     await expect(b.search({ vector: vectors(1, 9) }, { k: 3, index: "ivf" })).rejects.toMatchObject({ code: "INDEX_NOT_BUILT" });
-    expect(b.indexStatus()).toEqual([]);
+    expect((await b.indexStatus())).toEqual([]);
     await a.close();
     await b.close();
   });
@@ -149,14 +149,14 @@ describe("an index asked for by name", () => {
     await col.addVectors({ vectors: vectors(200, 12), dim: DIM, ids: ids("i", 200), modality: "image" });
     await col.buildIndex({ type: "ivf", nlist: 4 });
     await col.addVectors({ vectors: vectors(1, 13), dim: DIM, ids: ["t0"], modality: "text" });
-    const r = await col.search({ vector: col.vectorOf("t0")! }, { k: 3, index: "ivf", nprobe: 4 });
+    const r = await col.search({ vector: (await col.vectorOf("t0"))! }, { k: 3, index: "ivf", nprobe: 4 });
     expect(r.index).toBe("ivf");
     expect(r.results[0]).toMatchObject({ id: "t0", modality: "text" });
-    await expect(col.search({ vector: col.vectorOf("t0")! }, { k: 3, index: "ivf", modality: "text" })).rejects.toMatchObject({
+    await expect(col.search({ vector: (await col.vectorOf("t0"))! }, { k: 3, index: "ivf", modality: "text" })).rejects.toMatchObject({
       code: "INDEX_NOT_BUILT",
       message: expect.stringMatching(/collection's text items/),
     });
-    await expect(col.search({ vector: col.vectorOf("t0")! }, { k: 3, index: "hnsw" })).rejects.toMatchObject({ code: "INDEX_NOT_BUILT" });
+    await expect(col.search({ vector: (await col.vectorOf("t0"))! }, { k: 3, index: "hnsw" })).rejects.toMatchObject({ code: "INDEX_NOT_BUILT" });
     await col.close();
   });
 });
@@ -167,27 +167,27 @@ describe("damage is contained", () => {
     const rec = (type: string) => readdirSync(join(dir, "indexes")).find((f) => f.startsWith(type))!;
     truncateSync(join(dir, "indexes", rec("ivf")), 1000);
     const col = await Collection.open(dir);
-    const st = col.indexStatus();
+    const st = (await col.indexStatus());
     expect(st.find((s) => s.type === "ivf")!.damaged).toMatch(/truncated/);
     expect(st.find((s) => s.type === "hnsw")!.damaged).toBeUndefined();
-    const exact = await col.search({ vector: col.vectorOf("a3")! }, { k: 1, index: "exact" });
+    const exact = await col.search({ vector: (await col.vectorOf("a3"))! }, { k: 1, index: "exact" });
     expect(exact.results[0].id).toBe("a3");
-    await expect(col.search({ vector: col.vectorOf("a3")! }, { k: 1, index: "ivf" })).rejects.toMatchObject({
+    await expect(col.search({ vector: (await col.vectorOf("a3"))! }, { k: 1, index: "ivf" })).rejects.toMatchObject({
       code: "INDEX_CORRUPT",
       message: expect.stringMatching(/clipdb index build --type ivf/),
     });
     await col.addVectors({ vectors: vectors(2, 6), dim: DIM, ids: ["x1", "x2"], modality: "image" });
     expect(await col.remove(["x1"])).toBe(1);
-    const hnsw = await col.search({ vector: col.vectorOf("x2")! }, { k: 1, index: "hnsw", ef: 500 });
+    const hnsw = await col.search({ vector: (await col.vectorOf("x2"))! }, { k: 1, index: "hnsw", ef: 500 });
     expect(hnsw.results[0].id).toBe("x2");
     await col.close();
 
     rmSync(join(dir, "indexes", rec("ivf")));
     const again = await Collection.open(dir);
-    expect(again.indexStatus().find((s) => s.type === "ivf")!.damaged).toMatch(/missing/);
+    expect((await again.indexStatus()).find((s) => s.type === "ivf")!.damaged).toMatch(/missing/);
     await again.buildIndex({ type: "ivf", nlist: 8 });
-    expect(again.indexStatus().every((s) => !s.damaged)).toBe(true);
-    const fixed = await again.search({ vector: again.vectorOf("x2")! }, { k: 1, index: "ivf", nprobe: 8 });
+    expect((await again.indexStatus()).every((s) => !s.damaged)).toBe(true);
+    const fixed = await again.search({ vector: (await again.vectorOf("x2"))! }, { k: 1, index: "ivf", nprobe: 8 });
     expect(fixed.results[0].id).toBe("x2");
     await again.dropIndex("hnsw");
     await again.close();
@@ -201,9 +201,9 @@ describe("damage is contained", () => {
     writeFileSync(f, bytes);
     const col = await Collection.open(dir);
     await col.addVectors({ vectors: vectors(1, 7), dim: DIM, ids: ["y"], modality: "image" });
-    await expect(col.search({ vector: col.vectorOf("y")! }, { k: 1, index: "hnsw" })).rejects.toMatchObject({ code: "INDEX_CORRUPT" });
-    expect(col.indexStatus().find((s) => s.type === "hnsw")!.damaged).toMatch(/checksum/);
-    expect((await col.search({ vector: col.vectorOf("y")! }, { k: 1 })).results[0].id).toBe("y"); // auto falls back to exact
+    await expect(col.search({ vector: (await col.vectorOf("y"))! }, { k: 1, index: "hnsw" })).rejects.toMatchObject({ code: "INDEX_CORRUPT" });
+    expect((await col.indexStatus()).find((s) => s.type === "hnsw")!.damaged).toMatch(/checksum/);
+    expect((await col.search({ vector: (await col.vectorOf("y"))! }, { k: 1 })).results[0].id).toBe("y"); // auto falls back to exact
     await col.close();
   });
 
@@ -223,8 +223,8 @@ describe("damage is contained", () => {
       code: "STORE_CORRUPT",
       message: expect.stringMatching(/'v5'.*checksum.*clipdb rm v5/),
     });
-    expect(() => again.vectorOf("v5")).toThrow(/v5/);
-    expect(again.vectorOf("v6")).toBeInstanceOf(Float32Array);
+    await expect(again.vectorOf("v5")).rejects.toThrow(/v5/);
+    expect((await again.vectorOf("v6"))).toBeInstanceOf(Float32Array);
     await again.remove(["v5"]);
     expect((await again.search({ vector: vectors(1, 9) }, { k: 3, index: "exact" })).results).toHaveLength(3);
     await again.close();
@@ -259,7 +259,7 @@ describe("damage is contained", () => {
     const left = readdirSync(join(dir, "indexes"));
     expect(left).toHaveLength(2);
     expect(left.some((f) => f.endsWith(".tmp") || f.includes("dead"))).toBe(false);
-    expect(col.indexStatus().every((s) => !s.damaged)).toBe(true);
+    expect((await col.indexStatus()).every((s) => !s.damaged)).toBe(true);
     await col.close();
   });
 });
@@ -272,15 +272,15 @@ describe("rm and re-add", () => {
     await col.addVectors({ vectors: xs.slice(0, DIM), dim: DIM, ids: ["img"], modality: "image" });
     await col.addVectors({ vectors: xs.slice(DIM, 3 * DIM), dim: DIM, ids: ["img#0", "img#1"], modality: "text", pairIds: ["img", "img"] });
     await col.addVectors({ vectors: xs.slice(3 * DIM, 4 * DIM), dim: DIM, ids: ["note"], modality: "text", pairIds: ["img"] });
-    expect(col.get("img")!.pairs.sort()).toEqual(["img#0", "img#1", "note"]);
+    expect((await col.get("img"))!.pairs.sort()).toEqual(["img#0", "img#1", "note"]);
     expect(await col.remove(["img"])).toBe(1);
-    expect(col.get("img#0")).toBeUndefined();
-    expect(col.get("img#1")).toBeUndefined();
-    expect(col.get("note")).toBeDefined();
-    expect(col.stats()).toMatchObject({ images: 0, texts: 1, pairs: 0 });
+    expect((await col.get("img#0"))).toBeUndefined();
+    expect((await col.get("img#1"))).toBeUndefined();
+    expect((await col.get("note"))).toBeDefined();
+    expect((await col.stats())).toMatchObject({ images: 0, texts: 1, pairs: 0 });
     await col.addVectors({ vectors: xs.slice(0, DIM), dim: DIM, ids: ["img"], modality: "image" });
     await col.addVectors({ vectors: xs.slice(DIM, 3 * DIM), dim: DIM, ids: ["img#0", "img#1"], modality: "text", pairIds: ["img", "img"] });
-    expect(col.stats()).toMatchObject({ images: 1, texts: 3, pairs: 2 });
+    expect((await col.stats())).toMatchObject({ images: 1, texts: 3, pairs: 2 });
     await col.close();
   });
 });

@@ -114,13 +114,13 @@ describe("POST /api/v1/search", () => {
   });
 
   it("vector search scores are the cosines between the query and each item", async () => {
-    const q = col.vectorOf(ids[1])!;
+    const q = (await col.vectorOf(ids[1]))!;
     const res = await searchJson({ vector: Array.from(q), k: 8, modality: "any" });
     expect(res.statusCode).toBe(200);
     const results = res.json().results as { id: string; score: number }[];
     expect(results[0].id).toBe(ids[1]);
     expect(results[0].score).toBeCloseTo(1, 5);
-    for (const r of results) expect(r.score).toBeCloseTo(dot(q, col.vectorOf(r.id)!), 5);
+    for (const r of results) expect(r.score).toBeCloseTo(dot(q, (await col.vectorOf(r.id))!), 5);
   });
 
   it("item search works with ids that need URL-encoding, and hits carry their pairs", async () => {
@@ -130,7 +130,7 @@ describe("POST /api/v1/search", () => {
     expect(results.length).toBe(10);
     for (const r of results) {
       expect(r.modality).toBe("text");
-      expect(r.pairs).toEqual(col.get(r.id)!.pairs);
+      expect(r.pairs).toEqual((await col.get(r.id))!.pairs);
       expect(r.pairs).toHaveLength(1);
     }
   });
@@ -334,7 +334,7 @@ describe("items", () => {
     expectError(await app.inject({ url: "/api/v1/items/nope" }), 404, "NOT_FOUND");
     expectError(await app.inject({ url: "/api/v1/items/nope/image" }), 404, "NOT_FOUND");
     expectError(await app.inject({ url: "/api/v1/items/nope/thumb" }), 404, "NOT_FOUND");
-    const caption = col.get(ids[1])!.pairs[0];
+    const caption = (await col.get(ids[1]))!.pairs[0];
     expectError(await app.inject({ url: `/api/v1/items/${enc(caption)}/image` }), 404, "NOT_FOUND");
     expectError(await app.inject({ url: `/api/v1/items/${enc(caption)}/thumb` }), 404, "NOT_FOUND");
     expectError(await app.inject({ url: "/api/v1/nothing-here" }), 404, "NOT_FOUND");
@@ -479,7 +479,7 @@ describe("tokens", () => {
       const wrong = await multipartReq("/api/v1/items", { text: "tok test", id: "tok/1" }, undefined, { authorization: "Bearer nope" }, secured);
       expectError(wrong, 401, "UNAUTHORIZED");
       expectError(await secured.inject({ method: "DELETE", url: `/api/v1/items/${enc(ids[1])}` }), 401, "UNAUTHORIZED");
-      expect(col.get(ids[1])).toBeDefined();
+      expect((await col.get(ids[1]))).toBeDefined();
       const ok = await multipartReq("/api/v1/items", { text: "tok test", id: "tok/1" }, undefined, { authorization: "Bearer s3cret" }, secured);
       expect(ok.statusCode).toBe(201);
       const del = await secured.inject({ method: "DELETE", url: "/api/v1/items/tok%2F1", headers: { authorization: "Bearer s3cret" } });

@@ -105,9 +105,9 @@ describe("Host check (DNS rebinding)", () => {
     expectError(await app.inject({ method: "POST", url: "/api/v1/search", payload: { text: "a dog" }, headers: { host } }), 403, "FORBIDDEN");
     const id = `rebind-${foreign.indexOf(host)}`;
     expectError(await addText(app, id, { host }), 403, "FORBIDDEN");
-    expect(col.get(id)).toBeUndefined();
+    expect((await col.get(id))).toBeUndefined();
     expectError(await app.inject({ method: "DELETE", url: `/api/v1/items/${imageIds[1]}`, headers: { host } }), 403, "FORBIDDEN");
-    expect(col.get(imageIds[1])).toBeDefined();
+    expect((await col.get(imageIds[1]))).toBeDefined();
   });
 
   it("the names of this machine are served, whatever the port (SSH tunnels change it)", async () => {
@@ -146,23 +146,23 @@ describe("Host check (DNS rebinding)", () => {
 
 describe("Origin check (cross-site request forgery)", () => {
   it("a cross-origin multipart POST /items (what any web page can send without a preflight) is 403, and nothing is stored", async () => {
-    const before = col.stats();
+    const before = (await col.stats());
     const res = await addImage(app, { origin: "http://evil.example", host: "127.0.0.1:7860" }, { id: "csrf-1" });
     expectError(res, 403, "FORBIDDEN");
-    expect(col.get("csrf-1")).toBeUndefined();
-    expect(col.stats().images).toBe(before.images);
+    expect((await col.get("csrf-1"))).toBeUndefined();
+    expect((await col.stats()).images).toBe(before.images);
   });
 
   it("refuses cross-origin DELETE and search POSTs, a Referer from elsewhere, and Origin null", async () => {
     const host = "127.0.0.1:7860";
     expectError(await app.inject({ method: "DELETE", url: `/api/v1/items/${imageIds[2]}`, headers: { host, origin: "http://evil.example" } }), 403, "FORBIDDEN");
-    expect(col.get(imageIds[2])).toBeDefined();
+    expect((await col.get(imageIds[2]))).toBeDefined();
     expectError(await app.inject({ method: "POST", url: "/api/v1/search", payload: { text: "dog" }, headers: { host, origin: "https://evil.example" } }), 403, "FORBIDDEN");
     expectError(await addText(app, "csrf-2", { host, referer: "http://evil.example/page.html" }), 403, "FORBIDDEN");
     expectError(await addText(app, "csrf-3", { host, origin: "null" }), 403, "FORBIDDEN");
     // Same host, other port: another origin (say, another local dev server).
     expectError(await addText(app, "csrf-4", { host, origin: "http://127.0.0.1:3000" }), 403, "FORBIDDEN");
-    for (const id of ["csrf-2", "csrf-3", "csrf-4"]) expect(col.get(id)).toBeUndefined();
+    for (const id of ["csrf-2", "csrf-3", "csrf-4"]) expect((await col.get(id))).toBeUndefined();
   });
 
   it("writes from the server's own origin, and from clients that send no Origin (curl), go through", async () => {
@@ -287,7 +287,7 @@ describe("every client mistake is a 4xx in clipdb's error shape", () => {
     const cut = payload.subarray(0, Math.floor(payload.length / 2));
     const res = await app.inject({ method: "POST", url: "/api/v1/items", payload: cut, headers });
     expectError(res, 400, "INVALID_ARGUMENT");
-    expect(col.get("cut-1")).toBeUndefined();
+    expect((await col.get("cut-1"))).toBeUndefined();
   });
 });
 
@@ -380,14 +380,14 @@ describe("no server paths in responses", () => {
     const hits = search.json().results as { id: string; path: string | null }[];
     expect(hits.length).toBeGreaterThan(0);
     for (const h of hits.filter((x) => imageIds.includes(x.id))) {
-      expect(h.path).toBe(path.basename(col.get(h.id)!.path!));
+      expect(h.path).toBe(path.basename((await col.get(h.id))!.path!));
       expect(h.path).not.toContain("/");
     }
     const img = await app.inject({ method: "POST", url: "/api/v1/search/image", ...(await multipart({ k: "5" }, { field: "file", name: "q.jpg", type: "image/jpeg", data: jpeg })) });
     expect(img.statusCode).toBe(200);
     expect(img.body).not.toContain(tmp);
     const item = await app.inject({ url: `/api/v1/items/${imageIds[0]}` });
-    expect(item.json().path).toBe(path.basename(col.get(imageIds[0])!.path!));
+    expect(item.json().path).toBe(path.basename((await col.get(imageIds[0]))!.path!));
     expect(item.body).not.toContain(tmp);
     const added = await addImage(app, {}, { id: "paths-upload" });
     expect([200, 201]).toContain(added.statusCode);
@@ -398,7 +398,7 @@ describe("no server paths in responses", () => {
     // The server still serves the image by id.
     const bytes = await app.inject({ url: `/api/v1/items/${imageIds[0]}/image` });
     expect(bytes.statusCode).toBe(200);
-    expect(bytes.rawPayload.equals(readFileSync(col.get(imageIds[0])!.path!))).toBe(true);
+    expect(bytes.rawPayload.equals(readFileSync((await col.get(imageIds[0]))!.path!))).toBe(true);
   });
 
   it("/health and /stats show a local model by its folder name, and damaged indexes without the collection's path", async () => {

@@ -188,7 +188,7 @@ describe("a multipart body cut by the client", () => {
         expect(await waitFor(() => s.app.uploadsInFlight() === 0, 10_000)).toBe(true);
       }
       expect(log.lines.filter((l) => Number(l.level) >= 50), JSON.stringify(log.lines)).toEqual([]);
-      expect(col.get("cut-by-client")).toBeUndefined();
+      expect((await col.get("cut-by-client"))).toBeUndefined();
     });
   });
 });

@@ -1,0 +1,117 @@
+import type { Hits, Modality, SearchOptions } from "../core/types.js";
+import { ClipdbError } from "../core/errors.js";
+import type { IndexChoice, LocalIndexes, ModalityIndexes, PlanIndex } from "../query/index.js";
+import type { PgCollectionStore } from "../store/index.js";
+import type { IndexStatus } from "./types.js";
+import { LazyFlat, countOf } from "./lazy-flat.js";
+import { defaultNlist, makeIndex, type BuildOptions } from "./index-build.js";
+
+const MODALITIES: Modality[] = ["image", "text"];
+
+/**
+ * One modality's search on the Postgres server: exact (`ORDER BY embedding <#> q`), or through
+ * its pgvector HNSW or IVFFlat index. Filters travel as `candidates` and `exclude` (SQL), not as
+ * the `allow` callback, which only in-memory indexes can call.
+ */
+class RemoteIndex implements PlanIndex {
+  size = 0;
+
+  constructor(
+    private readonly store: PgCollectionStore,
+    private readonly modality: Modality,
+    private readonly kind: "exact" | "hnsw" | "ivf",
+  ) {}
+
+  /** Counts the modality's items (the planner's exact-below-a-size rule reads `size`). */
+  async prepare(): Promise<void> {
+    this.size = await countOf(this.store, this.modality);
+  }
+
+  search(q: Float32Array, k: number, opts: SearchOptions = {}): Promise<Hits> {
+    return this.store.searchVectors(q, k, { modality: this.modality, index: this.kind, ef: opts.ef, probes: opts.nprobe, candidates: opts.candidates, exclude: opts.exclude });
+  }
+}
+
+/**
+ * The indexes of a collection on Postgres, all on the server: nothing is held in memory between
+ * queries, so every API server over one database sees every write and build at its next query.
+ * Approximate kinds are pgvector's HNSW and IVFFlat, one partial index per modality, built by
+ * `build` (`clipdb index build --type hnsw|ivf`). There is nothing to compact or clean.
+ * Evaluation and tuning, which time in-memory indexes query by query, read the vectors into
+ * memory (`all`, `withTransient`).
+ */
+export class PgIndexes {
+  constructor(private readonly store: PgCollectionStore) {}
+
+  async clean(): Promise<string[]> {
+    return [];
+  }
+
+  async sync(): Promise<void> {}
+
+  async forSearch(kind: IndexChoice, modalities: Modality[]): Promise<Map<Modality, ModalityIndexes>> {
+    const built = await this.store.vectorIndexes();
+    const out = new Map<Modality, ModalityIndexes>();
+    for (const m of modalities) {
+      const set: ModalityIndexes = { flat: new RemoteIndex(this.store, m, "exact") };
+      for (const t of ["ivf", "hnsw"] as const) if (built.some((b) => b.type === t && b.modality === m)) set[t] = new RemoteIndex(this.store, m, t);
+      out.set(m, set);
+    }
+    if ((kind === "ivf" || kind === "hnsw") && !built.some((b) => b.type === kind && modalities.includes(b.modality))) {
+      throw new ClipdbError("INDEX_NOT_BUILT", { type: kind, modality: modalities.length === 1 ? modalities[0] : undefined });
+    }
+    return out;
+  }
+
+  async all(): Promise<Map<Modality, LocalIndexes>> {
+    const model = await this.store.model();
+    const out = new Map<Modality, LocalIndexes>();
+    if (!model) return out;
+    for (const m of MODALITIES) {
+      const flat = new LazyFlat(this.store, m, model.dim);
+      await flat.prepare(true);
+      out.set(m, { flat });
+    }
+    return out;
+  }
+
+  /** Builds the pgvector index of `opts.type` per modality (IVFFlat lists: `nlist`, default defaultNlist(n)). */
+  async build(opts: BuildOptions): Promise<IndexStatus[]> {
+    if (!(await this.store.model())) return [];
+    for (const modality of opts.modalities ?? MODALITIES) {
+      const n = await countOf(this.store, modality);
+      if (n === 0) continue;
+      await this.store.buildVectorIndex(opts.type, modality, { m: opts.m, lists: opts.nlist ?? defaultNlist(n) });
+    }
+    return (await this.status()).filter((s) => s.type === opts.type);
+  }
+
+  async compact(): Promise<string[]> {
+    return [];
+  }
+
+  async drop(type: "ivf" | "hnsw"): Promise<void> {
+    await this.store.dropVectorIndex(type);
+  }
+
+  async status(): Promise<IndexStatus[]> {
+    const out: IndexStatus[] = [];
+    for (const b of await this.store.vectorIndexes()) {
+      out.push({ type: b.type, modality: b.modality, spec: b.spec, size: await countOf(this.store, b.modality), pending: 0, bytes: b.bytes });
+    }
+    return out;
+  }
+
+  async withTransient(opts: BuildOptions, base?: Map<Modality, LocalIndexes>): Promise<{ sets: Map<Modality, LocalIndexes>; built: string[] }> {
+    const sets = new Map<Modality, LocalIndexes>([...(base ?? (await this.all()))].map(([m, s]) => [m, { ...s }]));
+    const built: string[] = [];
+    for (const [modality, set] of sets) {
+      if (set[opts.type] || set.flat.size === 0) continue;
+      const { offsets, xs } = await this.store.vectors(modality);
+      const { idx, spec } = await makeIndex(this.store, opts, modality, offsets, xs);
+      set[opts.type] = idx;
+      built.push(`${modality}:${spec}`);
+    }
+    return { sets, built };
+  }
+}
