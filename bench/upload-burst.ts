@@ -48,7 +48,7 @@ const png = await sharp(randomBytes(side * side * 3), { raw: { width: side, heig
   .png({ compressionLevel: 0 })
   .toBuffer();
 
-const srv = await startServe(["--db", db, "--model", modelDir, "--offline", ...positionals], { preferSource: a.source });
+const srv = await startServe(["--db", db, "--create", "--model", modelDir, "--offline", ...positionals], { preferSource: a.source });
 const pid = srv.child.pid!;
 try {
   // Warm up: one upload, so the model is loaded and the code paths are compiled before "before".

@@ -1,3 +1,4 @@
+import { existsSync } from "node:fs";
 import { InvalidArgumentError, type Command } from "commander";
 import { Collection, type OpenOptions } from "../collection/index.js";
 import { EXIT, reportError } from "./output.js";
@@ -20,12 +21,13 @@ export function int(v: string): number {
 }
 
 /**
- * Adds --db, --json, --debug (and, when asked, --model/--offline/--threads) to a command.
+ * Adds --db (default `db`: $CLIPDB_DIR, else ./clipdb-data), --json, --debug (and, when asked,
+ * --model/--offline/--threads) to a command.
  * With `jsonFile`, --json takes an optional file: the JSON goes there and the text table to stdout.
  */
-export function common(cmd: Command, withModel = false, jsonFile = false): Command {
+export function common(cmd: Command, withModel = false, jsonFile = false, db = process.env.CLIPDB_DIR ?? "./clipdb-data"): Command {
   cmd
-    .option("--db <dir>", "collection folder (default: $CLIPDB_DIR or ./clipdb-data)", process.env.CLIPDB_DIR ?? "./clipdb-data")
+    .option("--db <dir|url>", "collection folder, or a postgres:// URL ($CLIPDB_DIR sets the default)", db)
     .option(jsonFile ? "--json [file]" : "--json", jsonFile ? "write the JSON report to a file (or print it to stdout when no file is given)" : "machine-readable output on stdout")
     .option("--debug", "print stack traces");
   if (withModel) {
@@ -42,11 +44,13 @@ export function openCollection(f: CommonFlags, create = false): Promise<Collecti
   const opts: OpenOptions = { model: f.model, offline: f.offline, threads: f.threads, create };
   if (!f.json && process.stderr.isTTY) {
     const seen = new Set<string>();
+    // A local model folder is read, not downloaded: say so.
+    const [doing, done] = f.model && existsSync(f.model) ? ["loading", "loaded"] : ["downloading", "downloaded"];
     opts.onModelProgress = (p) => {
-      if (p.status === "progress" && p.total) process.stderr.write(`\rdownloading ${p.file}: ${((100 * p.loaded) / p.total).toFixed(0)}%   `);
+      if (p.status === "progress" && p.total) process.stderr.write(`\r${doing} ${p.file}: ${((100 * p.loaded) / p.total).toFixed(0)}%   `);
       if (p.status === "done" && !seen.has(p.file)) {
         seen.add(p.file);
-        process.stderr.write(`\rdownloaded ${p.file}${" ".repeat(20)}\n`);
+        process.stderr.write(`\r${done} ${p.file}${" ".repeat(20)}\n`);
       }
     };
   }

@@ -2,7 +2,7 @@ import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { InvalidArgumentError, type Command } from "commander";
-import { isClipdbError } from "../core/errors.js";
+import { ClipdbError, isClipdbError } from "../core/errors.js";
 import type { Collection } from "../collection/index.js";
 import type { LogLevel } from "../server/index.js";
 import { runAdd, formatSummary } from "./add.js";
@@ -86,17 +86,17 @@ async function serveUntilStopped(col: Collection, f: ServeFlags): Promise<void> 
 export function registerServe(program: Command): void {
   serveOptions(common(program.command("serve"), true))
     .description("serve the HTTP API and the web UI over a collection")
-    .action(async (f: ServeFlags) => {
-      await withCollection(f, true, (col) => serveUntilStopped(col, f));
+    .option("--create", "create the collection when --db names none (default: refuse, as search and stats do)")
+    .action(async (f: ServeFlags & { create?: boolean }) => {
+      await withCollection(f, !!f.create, (col) => serveUntilStopped(col, f));
     });
 
-  serveOptions(common(program.command("demo"), true))
+  serveOptions(common(program.command("demo"), true, false, process.env.CLIPDB_DIR ?? "./.clipdb-sample"))
     .description("serve the shipped sample collection (what `npm start` runs); embeds it on first start")
     .action(async (f: ServeFlags) => {
-      if (f.db === (process.env.CLIPDB_DIR ?? "./clipdb-data")) f.db = "./.clipdb-sample";
       await withCollection(f, true, async (col) => {
-        if (col.stats().images === 0) {
-          if (!existsSync(SAMPLE_DIR)) throw new Error(`the sample collection is missing at ${SAMPLE_DIR}`);
+        if ((await col.stats()).images === 0) {
+          if (!existsSync(SAMPLE_DIR)) throw new ClipdbError("INTERNAL", { reason: `the sample collection is missing at ${SAMPLE_DIR}; reinstall clipdb` });
           console.error(`clipdb: first start: embedding the sample collection into ${col.dir} ...`);
           try {
             const { summary } = await runAdd(col, [`${SAMPLE_DIR}/images`], { captions: `${SAMPLE_DIR}/captions.json` }, new AbortController().signal);

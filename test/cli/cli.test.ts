@@ -100,6 +100,11 @@ describe("clipdb CLI end to end (built binary, generated test model)", () => {
     expect(offline.stderr).toMatch(/MODEL_UNAVAILABLE|not available.*offline mode is on and the model is not in the cache/);
     expect(offline.stderr).not.toMatch(/local_files_only|allowRemoteModels/);
     expect(existsSync(join(tmp, "db-offline")), "a failed first add leaves no empty collection").toBe(false);
+    // serve agrees with search and stats about a missing collection (unless --create), and demo's help tells its own default.
+    const serve = clipdb(["serve", "--db", join(tmp, "nope"), "--port", "1"]);
+    expect(serve.code).toBe(1);
+    expect(serve.stderr).toMatch(/No collection at '.*nope'/);
+    expect(clipdb(["demo", "--help"]).stdout.replace(/\s+/g, " ")).toMatch(/default: "\.\/\.clipdb-sample"/);
   });
 
   it("builds IVF and HNSW indexes that answer, and reports them in status", () => {

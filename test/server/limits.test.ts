@@ -255,7 +255,7 @@ describe("the cap on concurrent uploads", () => {
     expect(png.length).toBeGreaterThan(18 * 1024 * 1024);
     expect(png.length).toBeLessThan(20 * 1024 * 1024);
     // The built CLI when it is up to date (as `npm test` leaves it), else the source through tsx.
-    const srv = await startServe(["--db", path.join(tmp, "db-burst"), "--model", modelDir, "--offline"]);
+    const srv = await startServe(["--db", path.join(tmp, "db-burst"), "--create", "--model", modelDir, "--offline"]);
     try {
       const url = `${srv.base}/api/v1/search/image`;
       const pid = srv.child.pid!;
@@ -300,7 +300,7 @@ describe("the cap on concurrent uploads", () => {
 
 describe("clipdb serve --log-level info", () => {
   it("logs one line per request to stderr, with the request id the response carries", async () => {
-    const srv = await startServe(["--db", path.join(tmp, "db-log"), "--model", modelDir, "--offline", "--log-level", "info"]);
+    const srv = await startServe(["--db", path.join(tmp, "db-log"), "--create", "--model", modelDir, "--offline", "--log-level", "info"]);
     try {
       const res = await fetch(`${srv.base}/api/v1/items/nope`);
       expect(res.status).toBe(404);
