@@ -43,6 +43,14 @@ const MODALITIES: Modality[] = ["image", "text"];
 const quoteId = (id: string): string => `"${id.replace(/"/g, '""')}"`;
 const indexName = (type: PgIndexType, modality: Modality): string => `items_${type}_${modality}`;
 
+/**
+ * The condition that ties a query to one kind of index. Both kinds are partial indexes on the same
+ * column; with both built, Postgres would pick either by cost (an HNSW query at ef_search 160 was
+ * planned on the IVFFlat index), so each index carries a predicate that only its own queries
+ * imply: offsets are never negative, so the condition is always true and filters nothing.
+ */
+const KIND_TAG: Record<PgIndexType, string> = { hnsw: `"offset" <> -1`, ivf: `"offset" <> -2` };
+
 async function q<R extends pg.QueryResultRow>(client: pg.PoolClient, text: string, values: unknown[] = []): Promise<pg.QueryResult<R>> {
   try {
     return await client.query<R>(text, values);
@@ -69,6 +77,7 @@ export async function searchVectors(client: pg.PoolClient, n: PgNames, query: Fl
   }
   // Exact: a second sort key keeps the planner off the (single-key) ANN indexes.
   let order = `embedding <#> $1::${n.vector}, "offset"`;
+  if (o.index !== "exact") conds.push(KIND_TAG[o.index]);
   if (o.index === "hnsw") {
     await q(client, `SET LOCAL hnsw.ef_search = ${Math.max(k, Math.floor(o.ef ?? 64))}`);
     if (o.candidates || o.exclude !== undefined) await q(client, "SET LOCAL hnsw.iterative_scan = relaxed_order");
@@ -109,7 +118,19 @@ export async function buildVectorIndex(client: pg.PoolClient, n: PgNames, type: 
     spec = `IVF${lists},Flat`;
     using = `ivfflat (embedding ${ops}) WITH (lists = ${lists})`;
   }
-  await q(client, `CREATE INDEX ${name} ON ${n.items} USING ${using} WHERE modality = '${modality}'`);
+  try {
+    await q(client, `CREATE INDEX ${name} ON ${n.items} USING ${using} WHERE modality = '${modality}' AND ${KIND_TAG[type]}`);
+  } catch (e) {
+    const code = (e as { code?: string; cause?: { code?: string } }).code ?? (e as { cause?: { code?: string } }).cause?.code;
+    if (code === "54000" || /maintenance_work_mem|memory required/i.test(String((e as Error).message))) {
+      throw new ClipdbError("INVALID_ARGUMENT", {
+        name: "nlist",
+        reason: `Postgres has too little maintenance_work_mem to build ${spec} (${(e as Error).message})`,
+        hint: "Raise maintenance_work_mem on the server (for example SET maintenance_work_mem = '1GB' for the role), or build with fewer lists (--nlist).",
+      }, { cause: e });
+    }
+    throw e;
+  }
   return spec;
 }
 

@@ -130,6 +130,38 @@ describe("the CLI on a Postgres collection", () => {
   });
 });
 
+describe("pgvector indexes", () => {
+  it("with HNSW and IVFFlat both built, each kind's query is planned on its own index", async () => {
+    process.env.CLIPDB_PG_POOL = "1";
+    const db = url();
+    const schema = /schema=(\w+)/.exec(db)![1];
+    const { Collection } = await import("../../src/collection/index.js");
+    const { syntheticClusters } = await import("../fixtures/synthetic.js");
+    const col = await Collection.open(db);
+    const { xs } = syntheticClusters({ n: 3000, dim: 32, clusters: 20, seed: 1 });
+    await col.addVectors({ vectors: xs, dim: 32, ids: Array.from({ length: 3000 }, (_, i) => `v${i}`), modality: "image" });
+    await col.buildIndex({ type: "hnsw" });
+    await col.buildIndex({ type: "ivf" });
+    expect((await col.indexStatus()).map((s) => s.spec).sort()).toEqual(["HNSW16", "IVF3,Flat"]); // IVFFlat lists: rows / 1000
+    await col.close();
+    const pg = (await import("pg")).default;
+    const c = new pg.Client({ connectionString: server.url });
+    await c.connect();
+    try {
+      await c.query("SET enable_seqscan = off"); // 3,000 rows would otherwise be scanned whatever the index
+      const v = `[${Array.from(xs.subarray(0, 32)).join(",")}]`;
+      // The conditions src/store/pg-search.ts adds for each kind.
+      for (const [tag, kind] of [['"offset" <> -1', "hnsw"], ['"offset" <> -2', "ivf"]]) {
+        const r = await c.query(`EXPLAIN SELECT "offset" FROM ${schema}.items WHERE modality = 'image' AND ${tag} ORDER BY embedding <#> '${v}' LIMIT 10`);
+        const plan = r.rows.map((x: Record<string, string>) => x["QUERY PLAN"]).join("\n");
+        expect(plan, kind).toContain(`items_${kind}_image`);
+      }
+    } finally {
+      await c.end();
+    }
+  }, 120_000);
+});
+
 describe("kill -9 of clipdb add against Postgres", () => {
   it("keeps every committed batch, loses the one in flight, and a re-run finishes with no duplicates", async () => {
     const db = url();
