@@ -8,7 +8,7 @@ import type { StoreWriter } from "./api.js";
 import { PgReader } from "./pg-reads.js";
 import { PG_MAX_DIM, embeddingColumnSql } from "./pg-schema.js";
 import { encodeVectorArray } from "./pg-vectors.js";
-import { checkNormalised, encodeMeta, validateItem } from "./records.js";
+import { checkBatch } from "./records.js";
 import { CHANGE_LOG_KEEP } from "./store.js";
 import type { ItemRecord, NewItem, Pair } from "./types.js";
 
@@ -61,31 +61,14 @@ export class PgOps extends PgReader implements StoreWriter {
 
   async addItems(items: NewItem[], vectors: Float32Array, pairs: Pair[] = []): Promise<ItemRecord[]> {
     const model = await this.model();
-    if (model === null) {
-      throw new ClipdbError("INVALID_ARGUMENT", { name: "vectors", reason: "the collection has no model yet", hint: "Call setModel(modelId, dim) before adding items." });
-    }
-    const { dim } = model;
-    if (!(vectors instanceof Float32Array)) {
-      throw new ClipdbError("INVALID_ARGUMENT", { name: "vectors", reason: "it must be one contiguous Float32Array of items.length * dim values" });
-    }
-    if (vectors.length !== items.length * dim) {
-      const per = items.length > 0 && vectors.length % items.length === 0 ? vectors.length / items.length : `${vectors.length} values for ${items.length} items`;
-      throw new ClipdbError("DIM_MISMATCH", { expected: dim, got: per, where: "addItems" });
-    }
-    if (items.length === 0 && pairs.length === 0) return [];
-    if (items.length > 0) checkNormalised(vectors, dim);
-    const seen = new Set<string>();
-    const metas = items.map((it, i) => {
-      validateItem(it, i);
-      if (seen.has(it.id)) throw new ClipdbError("DUPLICATE_ID", { id: it.id });
-      seen.add(it.id);
+    const metas = checkBatch(model, items, vectors, (it, i, json) => {
       for (const k of ["id", "source", "text", "hash"] as const) checkNoNul(it[k], `items[${i}].${k}`);
-      const json = encodeMeta(it.meta, it.id);
       if (/(^|[^\\])(\\\\)*\\u0000/.test(json)) {
         throw new ClipdbError("INVALID_ARGUMENT", { name: `meta of '${it.id}'`, reason: "it contains a NUL character (\\u0000), which Postgres jsonb cannot store" });
       }
-      return json;
     });
+    if (items.length === 0 && pairs.length === 0) return [];
+    const { dim } = model!;
     return this.write(async (ch) => {
       const start = Number((await this.one<{ n: string }>(`SELECT next_offset AS n FROM ${this.n.meta} WHERE id = 1`)).n);
       if (start + items.length - 1 > MAX_OFFSET) {

@@ -10,6 +10,7 @@ import type { StoreReader } from "./api.js";
 import type { PgNames } from "./pg-schema.js";
 import { fromDriver } from "./pg-url.js";
 import { decodeVectorInto } from "./pg-vectors.js";
+import { checkWhere } from "./records.js";
 import type { StoreChanges } from "./store.js";
 import type { ItemRecord } from "./types.js";
 
@@ -54,22 +55,6 @@ const toRecord = (r: ItemRow): ItemRecord => ({
 
 /** Offsets from a comma-separated string_agg (null or "" for none). */
 const offsetsOf = (csv: string | null): Uint32Array => (csv ? Uint32Array.from(csv.split(","), Number) : new Uint32Array(0));
-
-/** The same key rule as the SQLite store, so a filter valid on one is valid on both. */
-function checkWhere(where: Record<string, string>): string[] {
-  const keys = Object.keys(where);
-  for (const k of keys) {
-    if (k === "" || /["\\\u0000-\u001f\u007f]/.test(k)) {
-      throw new ClipdbError("INVALID_ARGUMENT", {
-        name: "where",
-        reason: `the key ${JSON.stringify(k)} is empty or contains a double quote, a backslash or a control character`,
-        hint: "Use metadata keys made of printable characters other than '\"' and '\\'.",
-      });
-    }
-    if (typeof where[k] !== "string") throw new ClipdbError("INVALID_ARGUMENT", { name: "where", reason: `the value of '${k}' is not a string` });
-  }
-  return keys;
-}
 
 /** Every StoreReader method as SQL on `client`, inside the transaction `tx`. */
 export class PgReader implements StoreReader {

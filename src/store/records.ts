@@ -55,3 +55,59 @@ export function checkNormalised(xs: Float32Array, dim: number): void {
     }
   }
 }
+
+/**
+ * The checks every store runs before `addItems` writes anything: a model is recorded, `vectors`
+ * is one Float32Array of items.length * dim normalised rows (INVALID_ARGUMENT, DIM_MISMATCH,
+ * INVALID_VECTOR), every item is well formed and its id unique in the batch (DUPLICATE_ID).
+ * `each` adds a store's own per-item check (it gets the item, its index and its meta JSON).
+ * Returns the items' meta as JSON text, in order.
+ */
+export function checkBatch(
+  model: { dim: number } | null,
+  items: NewItem[],
+  vectors: Float32Array,
+  each?: (it: NewItem, i: number, meta: string) => void,
+): string[] {
+  if (model === null) {
+    throw new ClipdbError("INVALID_ARGUMENT", { name: "vectors", reason: "the collection has no model yet", hint: "Call setModel(modelId, dim) before adding items." });
+  }
+  const { dim } = model;
+  if (!(vectors instanceof Float32Array)) {
+    throw new ClipdbError("INVALID_ARGUMENT", { name: "vectors", reason: "it must be one contiguous Float32Array of items.length * dim values" });
+  }
+  if (vectors.length !== items.length * dim) {
+    const per = items.length > 0 && vectors.length % items.length === 0 ? vectors.length / items.length : `${vectors.length} values for ${items.length} items`;
+    throw new ClipdbError("DIM_MISMATCH", { expected: dim, got: per, where: "addItems" });
+  }
+  if (items.length > 0) checkNormalised(vectors, dim);
+  const seen = new Set<string>();
+  return items.map((it, i) => {
+    validateItem(it, i);
+    if (seen.has(it.id)) throw new ClipdbError("DUPLICATE_ID", { id: it.id });
+    seen.add(it.id);
+    const meta = encodeMeta(it.meta, it.id);
+    each?.(it, i, meta);
+    return meta;
+  });
+}
+
+/**
+ * The keys of a `where` filter, checked as every store checks them: a key goes into a JSON path,
+ * so it may not be empty or hold a double quote, a backslash or a control character, and every
+ * value must be a string (INVALID_ARGUMENT naming the key).
+ */
+export function checkWhere(where: Record<string, string>): string[] {
+  const keys = Object.keys(where);
+  for (const k of keys) {
+    if (k === "" || /["\\\u0000-\u001f\u007f]/.test(k)) {
+      throw new ClipdbError("INVALID_ARGUMENT", {
+        name: "where",
+        reason: `the key ${JSON.stringify(k)} is empty or contains a double quote, a backslash or a control character`,
+        hint: "Use metadata keys made of printable characters other than '\"' and '\\'.",
+      });
+    }
+    if (typeof where[k] !== "string") throw new ClipdbError("INVALID_ARGUMENT", { name: "where", reason: `the value of '${k}' is not a string` });
+  }
+  return keys;
+}

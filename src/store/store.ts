@@ -5,7 +5,7 @@ import Database from "better-sqlite3";
 import { ClipdbError } from "../core/errors.js";
 import type { Modality } from "../core/types.js";
 import { VectorBlocks } from "./blocks.js";
-import { COLS, type Row, checkNormalised, encodeMeta, toRecord, validateItem } from "./records.js";
+import { COLS, type Row, checkBatch, checkWhere, toRecord } from "./records.js";
 import { DEFAULT_BLOCK_SIZE, MIGRATIONS, SCHEMA_VERSION, checkHeader, migrate } from "./schema.js";
 import { DB_FILE, type Db, translateSqliteError } from "./sqlite.js";
 import type { ItemRecord, NewItem, Pair, StoreOpenOptions, VerifyReport } from "./types.js";
@@ -252,27 +252,8 @@ export class Store {
    * Needs setModel first. Cost: one fsync per call, so batch (hundreds of items per call).
    */
   addItems(items: NewItem[], vectors: Float32Array, pairs: Pair[] = []): ItemRecord[] {
-    const model = this.model();
-    if (model === null) {
-      throw new ClipdbError("INVALID_ARGUMENT", { name: "vectors", reason: "the collection has no model yet", hint: "Call setModel(modelId, dim) before adding items." });
-    }
-    const { dim } = model;
-    if (!(vectors instanceof Float32Array)) {
-      throw new ClipdbError("INVALID_ARGUMENT", { name: "vectors", reason: "it must be one contiguous Float32Array of items.length * dim values" });
-    }
-    if (vectors.length !== items.length * dim) {
-      const per = items.length > 0 && vectors.length % items.length === 0 ? vectors.length / items.length : `${vectors.length} values for ${items.length} items`;
-      throw new ClipdbError("DIM_MISMATCH", { expected: dim, got: per, where: "addItems" });
-    }
+    const metas = checkBatch(this.model(), items, vectors);
     if (items.length === 0 && pairs.length === 0) return [];
-    if (items.length > 0) checkNormalised(vectors, dim);
-    const seen = new Set<string>();
-    const metas = items.map((it, i) => {
-      validateItem(it, i);
-      if (seen.has(it.id)) throw new ClipdbError("DUPLICATE_ID", { id: it.id });
-      seen.add(it.id);
-      return encodeMeta(it.meta, it.id);
-    });
     return this.write(() => {
       const start = Number(this.st.metaGet.get("next_offset"));
       if (start + items.length - 1 > MAX_OFFSET) {
@@ -362,18 +343,7 @@ export class Store {
    * An empty `where` gives all live offsets. Cost: a scan of the items table (not of vectors).
    */
   offsetsWhere(where: Record<string, string>, modality?: Modality): Uint32Array {
-    const keys = Object.keys(where);
-    for (const k of keys) {
-      // The key goes into a JSON path ($."key"): quotes, backslashes and control characters break it.
-      if (k === "" || /["\\\u0000-\u001f\u007f]/.test(k)) {
-        throw new ClipdbError("INVALID_ARGUMENT", {
-          name: "where",
-          reason: `the key ${JSON.stringify(k)} is empty or contains a double quote, a backslash or a control character`,
-          hint: "Use metadata keys made of printable characters other than '\"' and '\\'.",
-        });
-      }
-      if (typeof where[k] !== "string") throw new ClipdbError("INVALID_ARGUMENT", { name: "where", reason: `the value of '${k}' is not a string` });
-    }
+    const keys = checkWhere(where);
     if (keys.length === 0) return this.liveOffsets(modality);
     const params: unknown[] = [];
     for (const k of keys) {
