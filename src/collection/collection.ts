@@ -10,6 +10,7 @@ import { DEFAULT_MODEL, loadEmbedder, thumbnailJpeg, type Embedder } from "../em
 import { PgCollectionStore, SqliteCollectionStore, isPgUrl, type CollectionStore } from "../store/index.js";
 import { DEFAULT_EVAL, evaluate, groundTruth, parseQuery, runPlan, tuneSetting, type EvalConfig, type EvalReport, type IndexChoice, type TunePoint } from "../query/index.js";
 import { IndexSet, type BuildOptions, type IndexSetOptions } from "./indexes.js";
+import { withTransient } from "./index-build.js";
 import { addImages, addTexts, folderUploads, withOwnCaptions, type UploadSink } from "./ingest.js";
 import { PgIndexes } from "./pg-indexes.js";
 import { importVectors, type VectorImport } from "./import.js";
@@ -116,8 +117,10 @@ export class Collection implements CollectionApi {
   private imported = false;
 
   private async refreshModel(): Promise<{ modelId: string; dim: number } | null> {
+    const had = this.model;
     this.model = await this.store.model();
-    if (this.model) this.imported = (await this.store.getSetting("model_source")) === "imported";
+    // The model's source is written with the model and never changes: read it once, when the model appears.
+    if (this.model && !had) this.imported = (await this.store.getSetting("model_source")) === "imported";
     return this.model;
   }
 
@@ -381,7 +384,7 @@ export class Collection implements CollectionApi {
     const notes: string[] = [];
     for (const type of ["ivf", "hnsw"] as const) {
       if (!full.indexes.includes(type)) continue;
-      const t = await this.indexes.withTransient({ ...build, type }, sets);
+      const t = await withTransient(this.store, { ...build, type }, sets);
       sets = t.sets;
       if (t.built.length) notes.push(`${type} not built: built in memory for this run (${t.built.join(", ")})`);
     }

@@ -1,4 +1,5 @@
 import type { Modality } from "../core/types.js";
+import type { LocalIndexes } from "../query/index.js";
 import { ClipdbError } from "../core/errors.js";
 import { FlatIndex, HnswIndex, IvfIndex, crossModalCentroids, formatSpec, type BaseIndex } from "../index/index.js";
 import type { CollectionStore } from "../store/index.js";
@@ -95,3 +96,22 @@ async function trainingSet(store: CollectionStore, modality: Modality, trainOn: 
   return (await store.vectors(trainOn)).xs;
 }
 
+
+/**
+ * `sets` (copied) plus in-memory indexes of `opts.type`, built from the stored vectors, for the
+ * modalities that have items but no such index (nothing is saved). Evaluation uses it so that it
+ * runs on any collection. Returns which were built, as "modality:spec".
+ */
+export async function withTransient(store: CollectionStore, opts: BuildOptions, base: Map<Modality, LocalIndexes>): Promise<{ sets: Map<Modality, LocalIndexes>; built: string[] }> {
+  const sets = new Map<Modality, LocalIndexes>([...base].map(([m, s]) => [m, { ...s }]));
+  const built: string[] = [];
+  for (const [modality, set] of sets) {
+    await set.flat.prepare?.(false);
+    if (set[opts.type] || set.flat.size === 0) continue;
+    const { offsets, xs } = await store.vectors(modality);
+    const { idx, spec } = await makeIndex(store, opts, modality, offsets, xs);
+    set[opts.type] = idx;
+    built.push(`${modality}:${spec}`);
+  }
+  return { sets, built };
+}

@@ -7,7 +7,7 @@ import { DeltaIndex, loadIndex, type BaseIndex } from "../index/index.js";
 import { AUTO_EXACT_BELOW, type IndexChoice, type LocalIndexes, type ModalityIndexes } from "../query/index.js";
 import type { CollectionStore, StoreChanges } from "../store/index.js";
 import type { IndexStatus } from "./types.js";
-import { LazyFlat, countOf } from "./lazy-flat.js";
+import { LazyFlat } from "./lazy-flat.js";
 import { makeIndex, type BuildOptions } from "./index-build.js";
 import {
   INDEX_DIR, IndexLock, asIndexCorrupt, cleanIndexDir, indexFileName, quickCheck, readRecords, writeRecords, type IndexRecord,
@@ -194,7 +194,7 @@ export class IndexSet {
         testPoint("index:file-written");
         const rec: IndexRecord = { type: opts.type, modality, spec, file, generation: snap.gen, size: snap.offsets.length };
         await this.replaceRecord(rec, new DeltaIndex(idx));
-        built.push(await this.describe(rec));
+        built.push(await this.describe(rec, await this.store.counts()));
       }
       return built;
     });
@@ -252,34 +252,18 @@ export class IndexSet {
   async status(): Promise<IndexStatus[]> {
     await this.sync();
     const out: IndexStatus[] = [];
-    for (const s of [...this.slots.values()]) out.push(await this.describe(s.rec));
+    const counts = await this.store.counts();
+    for (const s of [...this.slots.values()]) out.push(await this.describe(s.rec, counts));
     return out;
-  }
-
-  /**
-   * The loaded indexes, plus in-memory indexes of `type` built for the modalities that lack one
-   * (nothing is saved). Evaluation uses it so that it runs on any collection.
-   */
-  async withTransient(opts: BuildOptions, base?: Map<Modality, LocalIndexes>): Promise<{ sets: Map<Modality, LocalIndexes>; built: string[] }> {
-    const sets = new Map<Modality, LocalIndexes>([...(base ?? (await this.all()))].map(([m, s]) => [m, { ...s }]));
-    const built: string[] = [];
-    for (const [modality, set] of sets) {
-      await set.flat.prepare?.(false);
-      if (set[opts.type] || set.flat.size === 0) continue;
-      const { offsets, xs } = await this.store.vectors(modality);
-      const { idx, spec } = await makeIndex(this.store, opts, modality, offsets, xs);
-      set[opts.type] = idx;
-      built.push(`${modality}:${spec}`);
-    }
-    return { sets, built };
   }
 
   // ---- internals ----
 
-  private async describe(rec: IndexRecord): Promise<IndexStatus> {
+  /** One record's status; `counts` are the store's live counts (read once per status call). */
+  private async describe(rec: IndexRecord, counts: { images: number; texts: number }): Promise<IndexStatus> {
     const slot = this.slots.get(keyOf(rec.type, rec.modality));
     const path = join(this.dir, rec.file);
-    const live = await countOf(this.store, rec.modality);
+    const live = rec.modality === "image" ? counts.images : counts.texts;
     const error = slot?.error ?? (slot?.idx ? null : quickCheck(this.dir, rec));
     const pending = slot ? await this.pendingOf(slot) : await this.store.changedSince(rec.generation, rec.modality);
     const st: IndexStatus = {

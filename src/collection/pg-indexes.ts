@@ -4,7 +4,7 @@ import type { IndexChoice, LocalIndexes, ModalityIndexes, PlanIndex } from "../q
 import type { PgCollectionStore } from "../store/index.js";
 import type { IndexStatus } from "./types.js";
 import { LazyFlat, countOf } from "./lazy-flat.js";
-import { makeIndex, type BuildOptions } from "./index-build.js";
+import type { BuildOptions } from "./index-build.js";
 
 const MODALITIES: Modality[] = ["image", "text"];
 
@@ -20,6 +20,7 @@ export function pgvectorLists(n: number): number {
  */
 class RemoteIndex implements PlanIndex {
   size = 0;
+  private counted = false;
 
   constructor(
     private readonly store: PgCollectionStore,
@@ -27,9 +28,11 @@ class RemoteIndex implements PlanIndex {
     private readonly kind: "exact" | "hnsw" | "ivf",
   ) {}
 
-  /** Counts the modality's items (the planner's exact-below-a-size rule reads `size`). */
+  /** Counts the modality's items, once per search (the planner's exact-below-a-size rule reads `size`). */
   async prepare(): Promise<void> {
+    if (this.counted) return;
     this.size = await countOf(this.store, this.modality);
+    this.counted = true;
   }
 
   search(q: Float32Array, k: number, opts: SearchOptions = {}): Promise<Hits> {
@@ -105,23 +108,7 @@ export class PgIndexes {
   }
 
   async status(): Promise<IndexStatus[]> {
-    const out: IndexStatus[] = [];
-    for (const b of await this.store.vectorIndexes()) {
-      out.push({ type: b.type, modality: b.modality, spec: b.spec, size: await countOf(this.store, b.modality), pending: 0, bytes: b.bytes });
-    }
-    return out;
-  }
-
-  async withTransient(opts: BuildOptions, base?: Map<Modality, LocalIndexes>): Promise<{ sets: Map<Modality, LocalIndexes>; built: string[] }> {
-    const sets = new Map<Modality, LocalIndexes>([...(base ?? (await this.all()))].map(([m, s]) => [m, { ...s }]));
-    const built: string[] = [];
-    for (const [modality, set] of sets) {
-      if (set[opts.type] || set.flat.size === 0) continue;
-      const { offsets, xs } = await this.store.vectors(modality);
-      const { idx, spec } = await makeIndex(this.store, opts, modality, offsets, xs);
-      set[opts.type] = idx;
-      built.push(`${modality}:${spec}`);
-    }
-    return { sets, built };
+    const c = await this.store.counts();
+    return (await this.store.vectorIndexes()).map((b) => ({ type: b.type, modality: b.modality, spec: b.spec, size: b.modality === "image" ? c.images : c.texts, pending: 0, bytes: b.bytes }));
   }
 }
