@@ -7,12 +7,12 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Collection } from "../../src/collection/index.js";
 import { parseNpy } from "../../src/core/npy.js";
 import { testModelDir } from "../fixtures/model.js";
+import { freePort } from "../fixtures/net.js";
 import { CLI, DATA, clipdb } from "./helpers.js";
 import { killAt, unfindable } from "./points.js";
 
@@ -124,16 +124,6 @@ describe("kill -9 during index compaction and rm", () => {
   }, 120_000);
 });
 
-/** A free loopback port. */
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, "127.0.0.1", () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 describe("kill -9 of a server in the middle of POST /api/v1/items", () => {
   it("keeps the posts it committed, indexed, and takes the lost one again after a restart", async () => {

@@ -5,11 +5,11 @@
  * `node --import tsx test/cli/writers-fixtures.ts check <dir>`, in a fresh one.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { createServer } from "node:net";
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Collection } from "../../src/collection/index.js";
 import type { Modality } from "../../src/core/types.js";
+import { freePort } from "../fixtures/net.js";
 export const FIXTURES = fileURLToPath(import.meta.url);
 /** The built CLI entry (helpers.ts has it too, but uses __dirname, which a tsx ESM child lacks). */
 export const CLI = resolve(FIXTURES, "../../../dist/src/cli/main.js");
@@ -103,17 +103,7 @@ export function start(args: string[], env: Record<string, string> = {}, argv0: s
   return proc;
 }
 
-/** A free TCP port on 127.0.0.1 (`clipdb serve --port` takes no 0). */
-export function freePort(): Promise<number> {
-  return new Promise((ok, fail) => {
-    const s = createServer();
-    s.once("error", fail);
-    s.listen(0, "127.0.0.1", () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => ok(port));
-    });
-  });
-}
+export { freePort };
 
 /** The ids a collection should hold, per modality. */
 export interface Expected {

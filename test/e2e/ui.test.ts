@@ -5,7 +5,6 @@
  */
 import { spawn, execFileSync, type ChildProcess } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { chromium, type Browser, type Page } from "playwright-core";
@@ -13,6 +12,7 @@ import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Collection } from "../../src/collection/index.js";
 import { testModelDir } from "../fixtures/model.js";
+import { freePort } from "../fixtures/net.js";
 import { cocoImages, ROOT } from "../server/helpers.js";
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
@@ -26,17 +26,6 @@ let base: string;
 let browser: Browser;
 let rotatedJpeg: string;
 
-/** A free TCP port on 127.0.0.1 (the OS picks it; the tiny window before reuse is harmless here). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /** The clipdb CLI: the built binary when present (as `npm test` builds it), else its source via tsx. */
 function cliCommand(): string[] {

@@ -7,11 +7,11 @@
 import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { Writable } from "node:stream";
 import type { FastifyInstance } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Collection } from "../../src/collection/index.js";
 import { buildServer, type ServerOptions } from "../../src/server/index.js";
+import { LogCapture } from "../fixtures/log-capture.js";
 import { testModelDir } from "../fixtures/model.js";
 import { cocoImages, multipart } from "./helpers.js";
 
@@ -25,14 +25,6 @@ let app: FastifyInstance;
 let imageIds: string[] = [];
 let jpeg: Buffer;
 
-/** Collects the server's log lines (pino JSON) for assertions. */
-class LogCapture extends Writable {
-  lines: Record<string, unknown>[] = [];
-  _write(chunk: Buffer, _enc: string, cb: () => void): void {
-    for (const line of chunk.toString("utf8").split("\n")) if (line.trim()) this.lines.push(JSON.parse(line));
-    cb();
-  }
-}
 
 beforeAll(async () => {
   modelDir = await testModelDir();

@@ -9,6 +9,7 @@ import http from "node:http";
 import net from "node:net";
 import path from "node:path";
 import { ROOT } from "./helpers.js";
+import { freePort } from "../fixtures/net.js";
 
 /** The answer of one raw request. */
 export interface RawAnswer {
@@ -178,17 +179,7 @@ export async function startServe(args: string[], opts: { ms?: number; preferSour
   };
 }
 
-/** A free TCP port on 127.0.0.1. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
+export { freePort };
 
 /** Waits until `cond()` is true, polling every `everyMs`, for at most `ms`; returns whether it became true. */
 export async function waitFor(cond: () => boolean | Promise<boolean>, ms: number, everyMs = 50): Promise<boolean> {

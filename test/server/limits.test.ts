@@ -11,11 +11,11 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
-import { Writable } from "node:stream";
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Collection } from "../../src/collection/index.js";
 import { serve, type ServeHandle, type ServeOptions } from "../../src/server/index.js";
+import { LogCapture } from "../fixtures/log-capture.js";
 import { testModelDir } from "../fixtures/model.js";
 import { cocoImages } from "./helpers.js";
 import { multipartFrame, parseRaw, rawRequest, rssOf, startServe, upload, waitFor } from "./http-client.js";
@@ -25,13 +25,6 @@ let modelDir: string;
 let col: Collection;
 let jpeg: Buffer;
 
-class LogCapture extends Writable {
-  lines: Record<string, unknown>[] = [];
-  _write(chunk: Buffer, _enc: string, cb: () => void): void {
-    for (const line of chunk.toString("utf8").split("\n")) if (line.trim()) this.lines.push(JSON.parse(line));
-    cb();
-  }
-}
 
 beforeAll(async () => {
   modelDir = await testModelDir();
