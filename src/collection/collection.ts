@@ -16,7 +16,7 @@ import { PgIndexes } from "./pg-indexes.js";
 import { importVectors, type VectorImport } from "./import.js";
 import { contentHash, sniffImage } from "./files.js";
 import type {
-  AddOptions, AddSummary, CollectionApi, CollectionStats, ImageBytes, ImageInput, IndexStatus, ItemView,
+  AddOptions, AddSummary, CollectionApi, CollectionStats, ImageBytes, ImageInput, IndexStatus, ItemView, ModelState,
   QueryInput, SearchParams, SearchResult, TextInput,
 } from "./types.js";
 
@@ -134,6 +134,13 @@ export class Collection implements CollectionApi {
     return this.model?.dim ?? null;
   }
 
+  private modelStatus: ModelState = { state: "idle" };
+
+  /** The model's state, without loading it: idle, loading, ready, or failed with its error. */
+  modelState(): ModelState {
+    return this.embedderP && this.modelStatus.state === "idle" ? { state: "ready" } : this.modelStatus;
+  }
+
   /** The embedder, loaded on first use; NO_MODEL for collections of imported vectors without --model. */
   embedder(): Promise<Embedder> {
     if (this.embedderP) return this.embedderP;
@@ -152,9 +159,17 @@ export class Collection implements CollectionApi {
         if (recorded && e.dim !== recorded.dim) throw new ClipdbError("DIM_MISMATCH", { expected: recorded.dim, got: e.dim, where: `model ${ref}` });
         return e;
       });
-      p.catch(() => {
-        if (this.embedderP === p) this.embedderP = undefined;
-      });
+      this.modelStatus = { state: "loading" };
+      p.then(
+        () => {
+          if (this.embedderP === p) this.modelStatus = { state: "ready" };
+        },
+        (err: unknown) => {
+          if (this.embedderP !== p) return;
+          this.embedderP = undefined;
+          this.modelStatus = { state: "failed", error: err instanceof Error ? err : new Error(String(err)) };
+        },
+      );
       this.embedderP = p;
       return p;
     }

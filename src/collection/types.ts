@@ -158,11 +158,22 @@ export interface ImageBytes {
   mime: string;
 }
 
+/**
+ * Where the embedding model stands, read without loading it: "idle" (not asked for yet), "loading",
+ * "ready", or "failed" with the error of the last attempt (the next use tries again).
+ */
+export interface ModelState {
+  state: "idle" | "loading" | "ready" | "failed";
+  error?: Error;
+}
+
 /** The public surface of an open collection (implemented by Collection in collection.ts). */
 export interface CollectionApi {
   readonly dir: string;
   readonly modelId: string | null;
   readonly dim: number | null;
+  /** The model's state, without loading it (for health checks). */
+  modelState(): ModelState;
   addImages(inputs: ImageInput[], opts?: AddOptions): Promise<AddSummary>;
   addTexts(inputs: TextInput[], opts?: AddOptions): Promise<AddSummary>;
   search(query: QueryInput, params?: SearchParams): Promise<SearchResult>;

@@ -114,6 +114,37 @@ interface ErrorLike {
   code?: unknown;
   statusCode?: unknown;
   message?: unknown;
+  validation?: unknown;
+  validationContext?: unknown;
+}
+
+/** One Ajv error as Fastify attaches it to a validation error. */
+interface AjvIssue {
+  keyword?: string;
+  instancePath?: string;
+  params?: Record<string, unknown>;
+  message?: string;
+}
+
+/**
+ * The message of a schema validation error, naming the field: an unknown field is
+ * "unknown field 'x' in the body", a bad value is "'k' must be <= 200" (Ajv's wording).
+ */
+function validationMessage(e: ErrorLike): string {
+  const issues = Array.isArray(e.validation) ? (e.validation as AjvIssue[]) : [];
+  const where = typeof e.validationContext === "string" ? e.validationContext : "body";
+  const parts = issues.map((v) => {
+    const path = (v.instancePath ?? "").replace(/^\//, "").replace(/\//g, ".");
+    if (v.keyword === "additionalProperties" && typeof v.params?.additionalProperty === "string") {
+      const field = path ? `${path}.${v.params.additionalProperty}` : v.params.additionalProperty;
+      return `unknown field '${field}' in the ${where}`;
+    }
+    if (v.keyword === "required" && typeof v.params?.missingProperty === "string") {
+      return `missing field '${v.params.missingProperty}' in the ${where}`;
+    }
+    return path ? `'${path}' ${v.message ?? "is not valid"}` : `${where} ${v.message ?? "is not valid"}`;
+  });
+  return parts.length > 0 ? parts.join("; ") : String(e.message);
 }
 
 /**
@@ -156,7 +187,7 @@ function mapError(err: unknown, uploadLimit: number, opts: HttpErrorOptions): Ht
     if (mapped.code === "UNSUPPORTED_MEDIA" && !mapped.message) {
       message = "Unsupported Content-Type. Send application/json, or multipart/form-data for uploads.";
     }
-    if (fcode === "FST_ERR_VALIDATION") message = `Invalid request: ${String(e.message)}.`;
+    if (fcode === "FST_ERR_VALIDATION") message = `Invalid request: ${validationMessage(e)}.`;
     return { status: mapped.status, body: { error: { code: mapped.code, message } } };
   }
   if (opts.bodyIncomplete && (CUT_BODY_CODES.has(fcode) || /^(aborted|premature close)$/i.test(String(e.message ?? "")))) {

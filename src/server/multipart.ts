@@ -38,16 +38,23 @@ export function isAcceptedImageType(mime: string | undefined): boolean {
 }
 
 /**
- * Reads a multipart/form-data request: text fields plus one image file in `fileField`.
+ * The field names that may carry the image of an upload, on every route: `image` (documented),
+ * and `file`, accepted as an alias (the image search route's name before 0.2).
+ */
+export const IMAGE_FIELDS: readonly string[] = ["image", "file"];
+
+/**
+ * Reads a multipart/form-data request: text fields plus one image file in one of `fileFields`
+ * (default IMAGE_FIELDS).
  * The file is checked for an image type before it is read (415), and read with the upload limit
  * (413). Non-multipart requests get UNSUPPORTED_MEDIA (415).
  *
  * @param req the request (the multipart plugin must be registered)
- * @param fileField the only field name that may carry a file
+ * @param fileFields the field names that may carry a file
  * @param limit the upload limit in bytes (the plugin's fileSize limit), quoted in the 413
  * @throws ClipdbError UNSUPPORTED_MEDIA, INVALID_ARGUMENT, PAYLOAD_TOO_LARGE
  */
-export async function readForm(req: FastifyRequest, fileField: string, limit: number): Promise<Form> {
+export async function readForm(req: FastifyRequest, limit: number, fileFields: readonly string[] = IMAGE_FIELDS): Promise<Form> {
   if (!req.isMultipart()) {
     const type = String(req.headers["content-type"] ?? "none").split(";")[0];
     throw new ClipdbError("UNSUPPORTED_MEDIA", { type });
@@ -55,12 +62,15 @@ export async function readForm(req: FastifyRequest, fileField: string, limit: nu
   const form: Form = { fields: {} };
   for await (const part of req.parts()) {
     if (part.type === "file") {
-      if (part.fieldname !== fileField) {
+      if (!fileFields.includes(part.fieldname)) {
         throw new ClipdbError("INVALID_ARGUMENT", {
           name: part.fieldname,
           reason: "unexpected file field",
-          hint: `Send the image in the '${fileField}' field.`,
+          hint: `Send the image in the '${fileFields[0]}' field.`,
         });
+      }
+      if (form.file) {
+        throw new ClipdbError("INVALID_ARGUMENT", { name: part.fieldname, reason: "a second file", hint: "Send one image per request." });
       }
       if (!isAcceptedImageType(part.mimetype)) throw new ClipdbError("UNSUPPORTED_MEDIA", { type: part.mimetype });
       const data = await readFile(part.file, Number(req.headers["content-length"]) || 0, limit);

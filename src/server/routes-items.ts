@@ -126,7 +126,7 @@ export function registerItemRoutes(app: FastifyInstance, ctx: ServerContext): vo
       schema: {
         summary: "Add an image and/or a text",
         description:
-          "multipart/form-data: `image` (file) and/or `text`, optional `id` and `meta` (JSON object). " +
+          "multipart/form-data: `image` (file; `file` is accepted as an alias) and/or `text`, optional `id` and `meta` (JSON object). " +
           "With both, the text is stored as the image's caption. Re-adding the same content is skipped. " +
           "Needs the Bearer token when one is set, and refuses cross-origin requests. Uploads beyond the server's cap get 503 with Retry-After.",
         tags: ["items"],
@@ -137,7 +137,7 @@ export function registerItemRoutes(app: FastifyInstance, ctx: ServerContext): vo
       },
     },
     async (req, reply) => {
-      const form = await readForm(req, "image", ctx.uploadLimit);
+      const form = await readForm(req, ctx.uploadLimit);
       const unknown = Object.keys(form.fields).filter((f) => !ADD_FIELDS.includes(f));
       if (unknown.length > 0) {
         throw new ClipdbError("INVALID_ARGUMENT", { name: unknown[0], reason: "unknown field", hint: "Fields: image, text, id, meta." });

@@ -75,7 +75,7 @@ export function registerSearchRoutes(app: FastifyInstance, ctx: ServerContext): 
       ...documentOnly,
       schema: {
         summary: "Search by an uploaded image",
-        description: "multipart/form-data with the image in `file` and the same options as /search as fields.",
+        description: "multipart/form-data with the image in `image` (`file` is accepted as an alias) and the same options as /search as fields.",
         tags: ["search"],
         consumes: ["multipart/form-data"],
         body: searchImageBody,
@@ -83,13 +83,13 @@ export function registerSearchRoutes(app: FastifyInstance, ctx: ServerContext): 
       },
     },
     async (req) => {
-      const form = await readForm(req, "file", ctx.uploadLimit);
+      const form = await readForm(req, ctx.uploadLimit);
       if (!form.file || form.file.data.length === 0) {
-        throw new ClipdbError("INVALID_ARGUMENT", { name: "file", reason: "no image uploaded", hint: "Send the image in the 'file' field." });
+        throw new ClipdbError("INVALID_ARGUMENT", { name: "image", reason: "no image uploaded", hint: "Send the image in the 'image' field." });
       }
       const unknown = Object.keys(form.fields).filter((f) => !SEARCH_FIELDS.includes(f));
       if (unknown.length > 0) {
-        throw new ClipdbError("INVALID_ARGUMENT", { name: unknown[0], reason: "unknown field", hint: `Fields: file, ${SEARCH_FIELDS.join(", ")}.` });
+        throw new ClipdbError("INVALID_ARGUMENT", { name: unknown[0], reason: "unknown field", hint: `Fields: image, ${SEARCH_FIELDS.join(", ")}.` });
       }
       const params = parseSearchParams(form.fields);
       return withPairs(ctx, await ctx.col.search({ image: form.file.data }, params));

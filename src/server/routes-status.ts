@@ -1,5 +1,6 @@
 import type { FastifyInstance } from "fastify";
 import type { ServerContext } from "./context.js";
+import { toHttpError } from "./errors.js";
 import { errors, healthResponse, statsResponse } from "./schemas.js";
 import { publicModel, publicStats } from "./views.js";
 
@@ -23,16 +24,26 @@ export function registerStatusRoutes(app: FastifyInstance, ctx: ServerContext): 
     {
       schema: {
         summary: "Liveness check",
-        description: "Always open (no token): status, the model by its id, dimension and uptime, nothing else.",
+        description:
+          "Always open (no token): status, the model by its id, dimension and uptime, nothing else. " +
+          "`status` is `degraded` (still HTTP 200: the server is alive and serves searches by item or vector) when the embedding model failed to load; " +
+          "`reason` then says why, without server paths. `modelState` is idle, loading, ready or failed.",
         tags: ["status"],
         response: { 200: healthResponse },
       },
     },
-    async () => ({
-      status: "ok",
-      model: publicModel(ctx.col.modelId),
-      dim: ctx.col.dim,
-      uptimeS: Math.round((Date.now() - ctx.startedAt) / 1000),
-    }),
+    async () => {
+      const model = ctx.col.modelState();
+      const body = {
+        status: model.state === "failed" ? "degraded" : "ok",
+        model: publicModel(ctx.col.modelId),
+        modelState: model.state,
+        dim: ctx.col.dim,
+        uptimeS: Math.round((Date.now() - ctx.startedAt) / 1000),
+      };
+      if (model.state !== "failed") return body;
+      const reason = toHttpError(model.error, ctx.uploadLimit, { folders: [ctx.col.dir, ctx.col.modelId] }).body.error.message;
+      return { ...body, reason };
+    },
   );
 }

@@ -55,9 +55,9 @@ export const searchBody = {
 /** Multipart body of POST /api/v1/search/image (documented; parsed by hand from the stream). */
 export const searchImageBody = {
   type: "object",
-  required: ["file"],
+  required: ["image"],
   properties: {
-    file: { type: "string", format: "binary", description: "The query image: JPEG, PNG, WebP, GIF, AVIF or TIFF." },
+    image: { type: "string", format: "binary", description: "The query image: JPEG, PNG, WebP, GIF, AVIF or TIFF. `file` is accepted as an alias." },
     k: { type: "integer", minimum: 1, maximum: MAX_K },
     modality: searchOptionProps.modality,
     index: searchOptionProps.index,
@@ -175,7 +175,9 @@ export const healthResponse = {
   type: "object",
   required: ["status"],
   properties: {
-    status: { type: "string", enum: ["ok"] },
+    status: { type: "string", enum: ["ok", "degraded"], description: "degraded: the model failed to load (see reason); searches by item or vector still work." },
+    reason: { type: "string", description: "Why the server is degraded (no server paths)." },
+    modelState: { type: "string", enum: ["idle", "loading", "ready", "failed"] },
     model: nullableString,
     dim: { type: ["integer", "null"] },
     uptimeS: { type: "number" },

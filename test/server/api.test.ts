@@ -240,7 +240,7 @@ describe("POST /api/v1/search/image", () => {
     expectError(await multipartReq("/api/v1/search/image", { k: "many" }, file), 400, "INVALID_ARGUMENT");
     expectError(await multipartReq("/api/v1/search/image", { where: "{oops" }, file), 400, "INVALID_ARGUMENT");
     expectError(await multipartReq("/api/v1/search/image", { colour: "red" }, file), 400, "INVALID_ARGUMENT");
-    expectError(await multipartReq("/api/v1/search/image", {}, { ...file, field: "image" }), 400, "INVALID_ARGUMENT");
+    expectError(await multipartReq("/api/v1/search/image", {}, { ...file, field: "photo" }), 400, "INVALID_ARGUMENT");
   });
 
   it("answers 415 for a non-image file type and for a JSON body", async () => {

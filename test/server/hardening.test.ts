@@ -245,7 +245,7 @@ describe("tokens when exposed", () => {
       const res = await s.inject({ url: "/api/v1/health" });
       expect(res.statusCode).toBe(200);
       const body = res.json();
-      expect(Object.keys(body).sort()).toEqual(["dim", "model", "status", "uptimeS"]);
+      expect(Object.keys(body).sort()).toEqual(["dim", "model", "modelState", "status", "uptimeS"]);
       expect(body.model).toBe(path.basename(modelDir));
       expect(res.body).not.toContain(tmp);
       expect(res.body).not.toContain(path.dirname(modelDir));

@@ -225,7 +225,7 @@ export const api = {
   searchImage: (file: Blob, opts: SearchOptions, signal?: AbortSignal): Promise<SearchResponse> => {
     const form = new FormData();
     for (const [key, value] of Object.entries(opts)) if (value !== undefined) form.append(key, String(value));
-    form.append("file", file, file instanceof File ? file.name : "pasted-image");
+    form.append("image", file, file instanceof File ? file.name : "pasted-image");
     return call(`${BASE}/search/image`, { method: "POST", body: form, signal });
   },
 };
