@@ -3,7 +3,7 @@ import { Command } from "commander";
 import { ClipdbError } from "../core/errors.js";
 import { common, int, print, withCollection } from "./common.js";
 import { runAdd, formatSummary } from "./add.js";
-import { runSearch, searchJson, searchTable } from "./search.js";
+import { loadModelFor, runSearch, searchJson, searchTable } from "./search.js";
 import { registerIndex } from "./index-cmd.js";
 import { registerServe } from "./serve.js";
 import { registerEval } from "./eval-cmd.js";
@@ -63,8 +63,9 @@ common(program.command("search"), true)
   .option("--where <key=value>", "metadata filter (repeatable)", (v: string, acc: string[] = []) => [...acc, v])
   .action(async (f) => {
     await withCollection(f, false, async (col) => {
+      const loadMs = await loadModelFor(col, f);
       const r = await runSearch(col, f);
-      print(f, searchJson(r), () => searchTable(r));
+      print(f, searchJson(r, loadMs), () => searchTable(r, loadMs));
     });
   });
 

@@ -45,25 +45,48 @@ function queryOf(f: SearchFlags): QueryInput {
   return { vector: m.data.slice(0, m.dim) };
 }
 
+/**
+ * Loads the model first when the query needs it (text or image), so that a cold start's load time
+ * is reported apart from the search's. Returns the load time in ms, or undefined when the query
+ * needs no model (item, vector).
+ */
+export async function loadModelFor(col: Collection, f: SearchFlags): Promise<number | undefined> {
+  if ((f.text === undefined && f.image === undefined) || col.dim === null) return undefined;
+  const t0 = performance.now();
+  await col.embedder();
+  return performance.now() - t0;
+}
+
 /** Runs one search from CLI flags. */
 export function runSearch(col: Collection, f: SearchFlags): Promise<SearchResult> {
   if (!Number.isInteger(f.k) || f.k < 1) throw new ClipdbError("INVALID_ARGUMENT", { name: "k", reason: "must be a positive integer" });
   return col.search(queryOf(f), { k: f.k, modality: f.modality, index: f.index, nprobe: f.nprobe, ef: f.ef, where: parseWhere(f.where) });
 }
 
-/** The `--json` shape: {"results":[{"rank","id","modality","score","path","text"}], "ms"}. */
-export function searchJson(r: SearchResult): object {
+/**
+ * The `--json` shape: {"results":[{"rank","id","modality","score","path","text"}], "ms", "index",
+ * "scanned"}, plus "modelLoadMs" when the model was loaded for this query (`ms` excludes it).
+ */
+export function searchJson(r: SearchResult, modelLoadMs?: number): object {
   return {
     results: r.results.map(({ rank, id, modality, score, path, text }) => ({ rank, id, modality, score, path, text })),
     ms: r.ms,
     index: r.index,
     scanned: r.scanned,
+    ...(modelLoadMs === undefined ? {} : { modelLoadMs }),
   };
 }
 
-/** The human table: rank, id, modality, score, path or text. */
-export function searchTable(r: SearchResult): string {
-  if (!r.results.length) return "no results";
+/**
+ * The human table: rank, id, modality, score, path or text; then the time of the search (query
+ * embedding included) and, apart, the model's load time. HNSW does not count the vectors it
+ * scores, so it says n/a.
+ */
+export function searchTable(r: SearchResult, modelLoadMs?: number): string {
+  const load = modelLoadMs === undefined ? "" : `; model loaded in ${modelLoadMs.toFixed(0)} ms`;
+  const scored = r.index === "hnsw" ? "vectors scored n/a" : `${r.scanned} vectors scored`;
+  const summary = `in ${r.ms.toFixed(1)} ms (${r.index}, ${scored}${load})`;
+  if (!r.results.length) return `no results ${summary}`;
   const rows = r.results.map((h) => [h.rank, clip(h.id, 40), h.modality, h.score.toFixed(4), clip(h.path ?? h.text ?? "", 70)]);
-  return `${table(["rank", "id", "modality", "score", "path/text"], rows)}\n${r.results.length} results in ${r.ms.toFixed(1)} ms (${r.index}, ${r.scanned} vectors scored)`;
+  return `${table(["rank", "id", "modality", "score", "path/text"], rows)}\n${r.results.length} results ${summary}`;
 }

@@ -62,8 +62,11 @@ describe("clipdb CLI end to end (built binary, generated test model)", () => {
     for (let i = 1; i < res.length; i++) expect(res[i - 1].score).toBeGreaterThanOrEqual(res[i].score);
     for (const x of res) expect(Object.keys(x).sort()).toEqual(["id", "modality", "path", "rank", "score", "text"]);
     expect(typeof r.json.ms).toBe("number");
+    // A cold CLI search loads the model: its time is reported apart from the search's.
+    expect(typeof r.json.modelLoadMs).toBe("number");
     const table = clipdb(["search", "--text", "a dog on a beach", "--k", "3", "--db", db]);
     expect(table.stdout).toMatch(/rank\s+id\s+modality\s+score/);
+    expect(table.stdout).toMatch(/3 results in [\d.]+ ms \(exact, \d+ vectors scored; model loaded in \d+ ms\)/);
   });
 
   it("searches item -> item within one modality, without returning the query item", () => {
@@ -71,6 +74,7 @@ describe("clipdb CLI end to end (built binary, generated test model)", () => {
     expect(r.code).toBe(0);
     expect(r.json.results).toHaveLength(3);
     expect(r.json.results.every((x: any) => x.modality === "image" && x.id !== images[0])).toBe(true);
+    expect(r.json.modelLoadMs).toBeUndefined();
     const caps = clipdb(["search", "--item", images[0], "--modality", "text", "--k", "50", "--db", db, "--json"]).json.results;
     expect(caps).toHaveLength(50);
   });
