@@ -10,6 +10,40 @@ interface Series {
   points: { x: number; y: number; label: string }[];
 }
 
+/** A label's box, estimated from its length (sans-serif at `size` px: about 0.6·size per character). */
+interface Box {
+  x: number;
+  y: number;
+  w: number;
+  h: number;
+}
+
+const overlaps = (a: Box, b: Box): boolean => a.x < b.x + b.w && b.x < a.x + a.w && a.y < b.y + b.h && b.y < a.y + a.h;
+
+/**
+ * Places point labels so that they overlap neither each other nor the points, and stay inside the
+ * plot area [left, right]: for each label, the first free spot among right-above, right-below,
+ * left-above, left-below, then further up or down. A label with no free spot is left out (the
+ * point's tooltip still names it). Returns SVG text elements.
+ */
+export function placeLabels(points: { x: number; y: number; text: string; color: string }[], left: number, right: number, top: number, bottom: number): string {
+  const size = 10;
+  const placed: Box[] = points.map((p) => ({ x: p.x - 4, y: p.y - 4, w: 8, h: 8 }));
+  const out: string[] = [];
+  for (const p of points) {
+    const w = p.text.length * size * 0.6;
+    const spots: [number, number][] = [];
+    for (const dy of [-6, 14, -18, 26, -30, 38]) for (const side of [1, -1]) spots.push([side > 0 ? p.x + 6 : p.x - 6 - w, p.y + dy]);
+    const free = spots
+      .map(([x, base]): Box => ({ x, y: base - size, w, h: size + 2 }))
+      .find((b) => b.x >= left && b.x + b.w <= right && b.y >= top && b.y + b.h <= bottom && !placed.some((o) => overlaps(o, b)));
+    if (!free) continue;
+    placed.push(free);
+    out.push(`<text x="${free.x.toFixed(1)}" y="${(free.y + size).toFixed(1)}" font-size="${size}" fill="${p.color}">${esc(p.text)}</text>`);
+  }
+  return out.join("\n");
+}
+
 function esc(s: string): string {
   return s.replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]!);
 }
@@ -32,14 +66,19 @@ function panel(x0: number, width: number, title: string, xlabel: string, series:
   for (const t of [lo, Math.sqrt(lo * hi), hi]) out.push(`<text x="${px(t)}" y="${H - PAD.b + 16}" text-anchor="middle" font-size="11">${t < 0.1 ? t.toPrecision(2) : t.toFixed(2)}</text>`);
   out.push(`<text x="${x0 + width / 2}" y="${H - 8}" text-anchor="middle" font-size="12">${esc(xlabel)}</text>`);
   out.push(`<text transform="translate(${x0 + 14},${H / 2}) rotate(-90)" text-anchor="middle" font-size="12">recall@10 vs exact</text>`);
-  for (const s of series) {
+  const labels: { x: number; y: number; text: string; color: string }[] = [];
+  series.forEach((s, i) => {
     const c = COLORS[s.name.split(" ")[0]] ?? "#555";
     if (s.points.length > 1) out.push(`<polyline fill="none" stroke="${c}" stroke-width="2" points="${s.points.map((p) => `${px(p.x)},${py(p.y)}`).join(" ")}"/>`);
     for (const p of s.points) {
       out.push(`<circle cx="${px(p.x)}" cy="${py(p.y)}" r="4" fill="${c}"><title>${esc(`${s.name} ${p.label}: recall ${p.y}, ${p.x}`)}</title></circle>`);
-      out.push(`<text x="${px(p.x) + 5}" y="${py(p.y) - 6}" font-size="10" fill="${c}">${esc(p.label)}</text>`);
+      labels.push({ x: px(p.x), y: py(p.y), text: p.label, color: c });
     }
-  }
+    // Legend: one swatch and name per series, along the top of the plot area.
+    const lx = x0 + PAD.l + 8 + i * 70;
+    out.push(`<circle cx="${lx}" cy="${PAD.t - 6}" r="4" fill="${c}"/><text x="${lx + 8}" y="${PAD.t - 2}" font-size="11">${esc(s.name)}</text>`);
+  });
+  out.push(placeLabels(labels, x0 + PAD.l, x0 + width - 4, PAD.t, H - PAD.b));
   return out.join("\n");
 }
 
