@@ -4,15 +4,16 @@ import { join, resolve } from "node:path";
 import { createHash } from "node:crypto";
 import { ClipdbError } from "../core/errors.js";
 import { testPoint } from "../core/testpoint.js";
-import { normalizeRows } from "../core/vectors.js";
 import type { Modality } from "../core/types.js";
 import { DEFAULT_MODEL, loadEmbedder, thumbnailJpeg, type Embedder } from "../embed/index.js";
 import { PgCollectionStore, SqliteCollectionStore, isPgUrl, type CollectionStore } from "../store/index.js";
-import { DEFAULT_EVAL, evaluate, groundTruth, parseQuery, runPlan, tuneSetting, type EvalConfig, type EvalReport, type IndexChoice, type TunePoint } from "../query/index.js";
+import { DEFAULT_EVAL, evaluate, groundTruth, parseCombined, parseMinRelevance, runPlan, tuneSetting, type EvalConfig, type EvalReport, type IndexChoice, type TunePoint } from "../query/index.js";
 import { IndexSet, type BuildOptions, type IndexSetOptions } from "./indexes.js";
 import { withTransient } from "./index-build.js";
 import { addImages, addTexts, folderUploads, withOwnCaptions, type UploadSink } from "./ingest.js";
 import { PgIndexes } from "./pg-indexes.js";
+import { queryVector } from "./query-vector.js";
+import { RelevanceCalibrator, type Calibration } from "./relevance.js";
 import { importVectors, type VectorImport } from "./import.js";
 import { contentHash, sniffImage } from "./files.js";
 import type {
@@ -63,6 +64,23 @@ export class Collection implements CollectionApi {
     private readonly opts: OpenOptions,
   ) {
     if (opts.embedder) this.embedderP = Promise.resolve(opts.embedder);
+    this.relevance = new RelevanceCalibrator(store, async () => {
+      const e = await this.embedder().catch(() => null);
+      return e && ((texts: string[]) => e.embedTexts(texts));
+    });
+  }
+
+  /** Relevance calibration of this collection (see src/collection/relevance.ts). */
+  private readonly relevance: RelevanceCalibrator;
+
+  /**
+   * Refits the relevance calibration now (it is refitted by itself at the first search after the
+   * collection changed by RECALIBRATE_FRACTION) and returns it. INVALID_ARGUMENT while empty.
+   */
+  async calibrate(): Promise<Calibration> {
+    const dim = (await this.refreshModel())?.dim;
+    if (!dim) throw new ClipdbError("INVALID_ARGUMENT", { name: "collection", reason: "it is empty", hint: "Add items first." });
+    return this.relevance.refit(dim);
   }
 
   /**
@@ -217,7 +235,8 @@ export class Collection implements CollectionApi {
   /** Searches; see SearchParams for defaults. Scores are true cosines, best first. */
   async search(query: QueryInput, params: SearchParams = {}): Promise<SearchResult> {
     const t0 = performance.now();
-    const parsed = parseQuery(query);
+    const terms = parseCombined(query);
+    const minRelevance = parseMinRelevance(params.minRelevance);
     const dim = (await this.refreshModel())?.dim ?? null;
     const k = params.k ?? 10;
     const modality = params.modality ?? "any";
@@ -225,26 +244,7 @@ export class Collection implements CollectionApi {
     const index: IndexChoice = params.index ?? (await this.store.getSetting<IndexChoice>("default_index")) ?? "auto";
     if (!["exact", "ivf", "hnsw", "auto"].includes(index)) throw new ClipdbError("INVALID_ARGUMENT", { name: "index", reason: `'${index}' is not auto, exact, ivf or hnsw` });
     if (dim === null) return { results: [], ms: performance.now() - t0, index: index === "auto" ? "exact" : index, scanned: 0 };
-    let q: Float32Array;
-    let exclude: number | undefined;
-    switch (parsed.kind) {
-      case "text":
-        q = await (await this.embedder()).embedTexts([parsed.text]);
-        break;
-      case "image":
-        q = await (await this.embedder()).embedImages([parsed.image]);
-        break;
-      case "item": {
-        const rec = await this.store.get(parsed.item);
-        if (!rec) throw new ClipdbError("NOT_FOUND", { id: parsed.item });
-        q = (await this.store.vector(rec.offset))!;
-        exclude = rec.offset;
-        break;
-      }
-      case "vector":
-        if (parsed.vector.length !== dim) throw new ClipdbError("DIM_MISMATCH", { expected: dim, got: parsed.vector.length, where: "query vector" });
-        q = normalizeRows(parsed.vector, dim, "query vector");
-    }
+    const { q, exclude, modality: queryModality } = await queryVector(this.store, () => this.embedder(), terms, dim);
     const modalities: Modality[] = modality === "any" ? ["image", "text"] : [modality];
     const sets = await this.indexes.forSearch(index, modalities);
     let candidates: Map<Modality, Uint32Array> | undefined;
@@ -258,12 +258,15 @@ export class Collection implements CollectionApi {
       ef: params.ef ?? (await this.store.getSetting<number>("default_ef")),
     });
     const byOffset = new Map((await this.store.getManyByOffsets(plan.hits.map((h) => h.offset))).map((r) => [r.offset, r]));
-    const results = plan.hits
-      .filter((h) => byOffset.has(h.offset))
+    const live = plan.hits.filter((h) => byOffset.has(h.offset));
+    const relevance = await this.relevance.score(q, queryModality, live, dim);
+    const results = live
       .map((h, i) => {
         const r = byOffset.get(h.offset)!;
-        return { rank: i + 1, id: r.id, modality: r.modality, score: h.score, path: r.source, text: r.text, meta: r.meta };
-      });
+        return { rank: 0, id: r.id, modality: r.modality, score: h.score, relevance: relevance[i], path: r.source, text: r.text, meta: r.meta };
+      })
+      .filter((h) => minRelevance === undefined || h.relevance >= minRelevance)
+      .map((h, i) => ({ ...h, rank: i + 1 }));
     return { results, ms: performance.now() - t0, index: plan.index, scanned: plan.scanned };
   }
 

@@ -1,6 +1,21 @@
 import type { Modality } from "../core/types.js";
 
-/** What to search with: exactly one of text, image, item or vector. */
+/** One extra input of a combined query (plus or minus): exactly one of text, image, item or vector. */
+export interface QueryTerm {
+  text?: string;
+  image?: string | Buffer;
+  item?: string;
+  vector?: Float32Array;
+  /** Default 1; > 0 (the sign comes from plus or minus). */
+  weight?: number;
+}
+
+/**
+ * What to search with: one of text, image, item or vector, optionally combined with `plus` and
+ * `minus` terms into q = normalize(e + Σ w·e_plus − Σ w·e_minus) (each input L2-normalised, weights
+ * default 1; see src/query/combine.ts). The main input may be left out when `plus` is given.
+ * Inputs that cancel out (`a − a`) are refused with INVALID_ARGUMENT.
+ */
 export interface QueryInput {
   /** Free text, embedded with the collection's model. */
   text?: string;
@@ -10,6 +25,10 @@ export interface QueryInput {
   item?: string;
   /** A raw query vector of the collection's dim; normalised before use. */
   vector?: Float32Array;
+  /** Inputs added to the query (weight default 1). */
+  plus?: QueryTerm[];
+  /** Inputs subtracted from the query (weight default 1). */
+  minus?: QueryTerm[];
 }
 
 import type { IndexChoice, IndexKind } from "../query/plan.js";
@@ -35,14 +54,24 @@ export interface SearchParams {
   ef?: number;
   /** Metadata equality filter: every key must equal the value (as a string). */
   where?: Record<string, string>;
+  /**
+   * Drops hits whose `relevance` is below this (a number in [0, 1], or "auto" for
+   * AUTO_MIN_RELEVANCE, 0.3); default: off. The search may then return fewer than k hits.
+   */
+  minRelevance?: number | "auto";
 }
 
-/** One search result. `score` is the true cosine between query and item. */
+/**
+ * One search result. `score` is the true cosine between query and item; `relevance` in [0, 1] is
+ * calibrated per collection and direction (src/query/relevance.ts): the estimated share of true
+ * matches among all hits at least this strong, comparable across models and collections.
+ */
 export interface SearchHit {
   rank: number;
   id: string;
   modality: Modality;
   score: number;
+  relevance: number;
   path: string | null;
   text: string | null;
   meta: Record<string, unknown>;
