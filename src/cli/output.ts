@@ -5,7 +5,8 @@ export const EXIT = { ok: 0, user: 1, partial: 2, internal: 3 } as const;
 
 /**
  * Prints an error as one line (a stack trace only with --debug) and returns its exit code.
- * User errors exit 1; anything unexpected exits 3 with a hint to re-run with --debug.
+ * User errors (ClipdbErrors of kind "user") exit 1; internal ClipdbErrors and anything unexpected
+ * exit 3, the latter with a hint to re-run with --debug.
  */
 export function reportError(e: unknown, debug: boolean): number {
   if (debug) console.error(e);
@@ -15,7 +16,7 @@ export function reportError(e: unknown, debug: boolean): number {
   }
   const msg = e instanceof Error ? e.message : String(e);
   if (!debug) console.error(`clipdb: ${msg}${isClipdbError(e) ? "" : " (run with --debug for details)"}`);
-  return isClipdbError(e) ? EXIT.user : EXIT.internal;
+  return EXIT.internal;
 }
 
 /** Renders rows as an aligned text table with a header. */

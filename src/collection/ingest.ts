@@ -25,7 +25,12 @@ function emptySummary(): AddSummary {
 }
 
 function errorOf(label: string, e: unknown): AddError {
-  if (isClipdbError(e)) return { path: label, code: e.code, message: e.message };
+  if (isClipdbError(e)) {
+    // The error rides along for callers (the HTTP API answers with it), unseen by JSON output.
+    const out: AddError = { path: label, code: e.code, message: e.message };
+    Object.defineProperty(out, "error", { value: e, enumerable: false });
+    return out;
+  }
   return { path: label, code: "INTERNAL", message: e instanceof Error ? e.message : String(e) };
 }
 

@@ -1,4 +1,5 @@
 import type { Modality } from "../core/types.js";
+import type { ClipdbError } from "../core/errors.js";
 
 /** One extra input of a combined query (plus or minus): exactly one of text, image, item or vector. */
 export interface QueryTerm {
@@ -106,6 +107,8 @@ export interface AddError {
   path: string;
   code: string;
   message: string;
+  /** The error itself, when it was a ClipdbError (its code, details and cause); not enumerable, so JSON output leaves it out. */
+  error?: ClipdbError;
 }
 
 /** Summary of an ingest. */

@@ -40,7 +40,12 @@ export const ERROR_CODES = {
   },
   NOT_FOUND: {
     kind: "user",
-    message: (d) => (d.at !== undefined ? `No ${s(d.what ?? "item")} at '${s(d.at)}'.` : `No ${s(d.what ?? "item")} with id '${s(d.id)}'.`) + (d.hint ? ` ${s(d.hint)}` : ""),
+    message: (d) =>
+      (d.route !== undefined
+        ? `No route or file at ${s(d.route)}.`
+        : d.at !== undefined
+          ? `No ${s(d.what ?? "item")} at '${s(d.at)}'.`
+          : `No ${s(d.what ?? "item")} with id '${s(d.id)}'.`) + (d.hint ? ` ${s(d.hint)}` : ""),
   },
   DUPLICATE_ID: {
     kind: "user",
@@ -84,7 +89,7 @@ export const ERROR_CODES = {
   },
   UNSUPPORTED_MEDIA: {
     kind: "user",
-    message: (d) => `Unsupported media type '${s(d.type)}'. Send an image (JPEG, PNG, WebP, GIF, AVIF, TIFF) or text.`,
+    message: (d) => `Unsupported media type '${s(d.type)}'. ${d.hint ? s(d.hint) : "Send an image (JPEG, PNG, WebP, GIF, AVIF, TIFF) or text."}`,
   },
   PAYLOAD_TOO_LARGE: {
     kind: "user",
@@ -104,7 +109,10 @@ export const ERROR_CODES = {
   },
   UNAUTHORIZED: {
     kind: "user",
-    message: () => `This server requires a token for writes. Send 'Authorization: Bearer <token>'.`,
+    message: (d) =>
+      d.rejected
+        ? `The token is not accepted. Send the server's token as 'Authorization: Bearer <token>'.`
+        : `This server requires a token for ${s(d.what ?? "writes")}. Send 'Authorization: Bearer <token>'.`,
   },
   FORBIDDEN: {
     kind: "user",
@@ -121,6 +129,18 @@ export const ERROR_CODES = {
   INTERRUPTED: {
     kind: "user",
     message: (d) => `Interrupted: ${s(d.reason)}. Committed work is kept; run the command again to finish.`,
+  },
+  DISK_FULL: {
+    kind: "user",
+    message: (d) => `The disk holding '${s(d.path)}' is full. Free some space and run the command again; committed batches are kept.`,
+  },
+  LOCK_TIMEOUT: {
+    kind: "user",
+    message: (d) => `The collection at '${s(d.path)}' stayed locked by another writer past the wait (${s(d.reason)}). Wait for the other process to finish, then retry.`,
+  },
+  STORE_IO: {
+    kind: "user",
+    message: (d) => `Cannot read or write '${s(d.path)}' (${s(d.reason)}). Check the file's permissions and the disk.`,
   },
   INTERNAL: {
     kind: "internal",

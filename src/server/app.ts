@@ -258,9 +258,7 @@ export async function buildServer(col: CollectionApi, opts: ServerOptions = {}):
 
   app.setNotFoundHandler((req, reply) => {
     const ui = req.url.startsWith("/api/") || webRoot ? "" : " The web UI is not built: run `npm run build:web`.";
-    const err = new ClipdbError("NOT_FOUND");
-    err.message = `No route or file at ${req.method} ${req.url.split("?")[0]}.${ui}`;
-    return sendError(err, req, reply);
+    return sendError(new ClipdbError("NOT_FOUND", { route: `${req.method} ${req.url.split("?")[0]}`, hint: ui.trim() || undefined }), req, reply);
   });
 
   const guard = makeGuard({ host, token: opts.token, allowedHosts, allowedOrigins, publicRead: opts.publicRead ?? false });

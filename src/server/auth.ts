@@ -44,10 +44,6 @@ export function requireToken(req: FastifyRequest, token: string | undefined): vo
   const header = req.headers.authorization ?? "";
   const m = /^Bearer\s+(.+)$/i.exec(header.trim());
   if (!m || !timingSafeEqual(digest(m[1]), digest(token))) {
-    const err = new ClipdbError("UNAUTHORIZED");
-    err.message = m
-      ? "The token is not accepted. Send the server's token as 'Authorization: Bearer <token>'."
-      : "This server requires a token for this request. Send 'Authorization: Bearer <token>'.";
-    throw err;
+    throw new ClipdbError("UNAUTHORIZED", m ? { rejected: true } : { what: "this request" });
   }
 }

@@ -27,6 +27,11 @@ export const STATUS_BY_CODE: Record<ErrorCode, number> = {
   IMAGE_TOO_LARGE: 422,
   INTERNAL: 500,
   STORE_CORRUPT: 500,
+  // The server's disk is full (507 Insufficient Storage), or its files cannot be read or written.
+  DISK_FULL: 507,
+  STORE_IO: 500,
+  // Another writer held the collection past the busy timeout: retry.
+  LOCK_TIMEOUT: 503,
   // The database server of a postgres:// collection is down, unreachable or lacks pgvector.
   STORE_UNAVAILABLE: 503,
   MODEL_UNAVAILABLE: 503,
@@ -61,6 +66,9 @@ const SERVER_SIDE_MESSAGES: Partial<Record<ErrorCode, string>> = {
   INTERRUPTED: "The server is shutting down. Retry in a moment.",
   INDEX_CORRUPT: "An index file of this collection is damaged or missing. Search with index 'exact' (or 'auto'), or rebuild the index with 'clipdb index build'.",
   STORE_CORRUPT: "The collection cannot be read. See the server log.",
+  DISK_FULL: "The server's disk is full, so nothing was written. Retry once space is freed.",
+  STORE_IO: "The server cannot read or write the collection's files. See the server log.",
+  LOCK_TIMEOUT: "The collection is busy with another writer. Retry in a moment.",
   // Its message names the store's location, which may be a database URL with a password.
   STORE_UNAVAILABLE: "The collection's store cannot be reached. Retry in a moment, or see the server log.",
 };

@@ -37,11 +37,10 @@ async function sendImage(req: IdRequest, reply: FastifyReply, item: ItemView, va
 function failureOf(summary: AddSummary): ClipdbError | undefined {
   const first = summary.errors[0];
   if (summary.failed === 0 || !first) return undefined;
+  // The ingest's own error, which already says what went wrong and how to fix it.
+  if (first.error) return first.error;
   const code = (first.code in ERROR_CODES ? first.code : "INTERNAL") as ErrorCode;
-  const err = new ClipdbError(code, { reason: first.message });
-  // Keep the ingest's own message, which already says what went wrong and how to fix it.
-  err.message = first.message;
-  return err;
+  return new ClipdbError(code, { reason: first.message });
 }
 
 const ADD_FIELDS = ["text", "id", "meta"];

@@ -55,9 +55,10 @@ export function registerSearchRoutes(app: FastifyInstance, ctx: ServerContext): 
       onRequest: async (req) => {
         const type = String(req.headers["content-type"] ?? "").split(";")[0].trim().toLowerCase();
         if (type !== "application/json") {
-          const err = new ClipdbError("UNSUPPORTED_MEDIA", { type: type || "none" });
-          err.message = `Unsupported media type '${type || "none"}'. Send a JSON body with Content-Type: application/json, or upload images to /api/v1/search/image.`;
-          throw err;
+          throw new ClipdbError("UNSUPPORTED_MEDIA", {
+            type: type || "none",
+            hint: "Send a JSON body with Content-Type: application/json, or upload images to /api/v1/search/image.",
+          });
         }
       },
     },

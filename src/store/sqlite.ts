@@ -9,7 +9,8 @@ export type Db = Database.Database;
 
 /**
  * Turns a SQLite failure into a ClipdbError that says what to do: a corrupt or foreign file
- * gives STORE_CORRUPT, a lock held too long or a full disk gives INTERNAL with the reason.
+ * gives STORE_CORRUPT, a lock held past the busy timeout LOCK_TIMEOUT, a full disk DISK_FULL, and
+ * other I/O failures (permissions, read-only, cannot open) STORE_IO.
  * ClipdbErrors and non-SQLite errors pass through unchanged.
  */
 export function translateSqliteError(e: unknown, file: string): unknown {
@@ -26,17 +27,11 @@ export function translateSqliteError(e: unknown, file: string): unknown {
     return new ClipdbError("STORE_CORRUPT", { path: file, reason: `the database is damaged (${e.message})`, hint: RESTORE_HINT }, { cause: e });
   }
   if (code.startsWith("SQLITE_BUSY") || code.startsWith("SQLITE_LOCKED")) {
-    return new ClipdbError(
-      "INTERNAL",
-      { reason: `the collection at '${file}' stayed locked by another writer past the busy timeout (${code}); wait for the other process to finish and retry` },
-      { cause: e },
-    );
+    return new ClipdbError("LOCK_TIMEOUT", { path: file, reason: `${code} after the busy timeout` }, { cause: e });
   }
-  if (code === "SQLITE_FULL") {
-    return new ClipdbError("INTERNAL", { reason: `the disk holding '${file}' is full; free space and retry (committed batches are kept)` }, { cause: e });
-  }
+  if (code === "SQLITE_FULL") return new ClipdbError("DISK_FULL", { path: file }, { cause: e });
   if (code.startsWith("SQLITE_IOERR") || code.startsWith("SQLITE_CANTOPEN") || code.startsWith("SQLITE_READONLY")) {
-    return new ClipdbError("INTERNAL", { reason: `cannot read or write '${file}' (${code}: ${e.message}); check the file's permissions and disk` }, { cause: e });
+    return new ClipdbError("STORE_IO", { path: file, reason: `${code}: ${e.message}` }, { cause: e });
   }
   return e;
 }
