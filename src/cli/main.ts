@@ -73,8 +73,12 @@ common(program.command("rm").argument("<ids...>", "item ids"))
   .description("remove items, their pairs, and their vectors from every index")
   .action(async (ids: string[], f) => {
     await withCollection(f, false, async (col) => {
+      const unique = [...new Set(ids)];
+      const missing: string[] = [];
+      for (const id of unique) if (!(await col.get(id))) missing.push(id);
       const removed = await col.remove(ids);
-      print(f, { removed, requested: ids.length }, () => `removed ${removed} of ${ids.length}`);
+      const named = missing.length ? `; not found: ${missing.map((m) => `'${m}'`).join(", ")} (ids are as 'clipdb search --json' prints them)` : "";
+      print(f, { removed, requested: ids.length, missing }, () => `removed ${removed} of ${ids.length}${named}`);
       return removed < ids.length ? EXIT.partial : EXIT.ok;
     });
   });

@@ -163,7 +163,7 @@ describe("clipdb CLI end to end (built binary, generated test model)", () => {
   it("removes items with rm, with their pairs and from every index", () => {
     const before = clipdb(["stats", "--db", db, "--json"]).json;
     const r = clipdb(["rm", images[3], "--db", db, "--json"]);
-    expect(r.json).toEqual({ removed: 1, requested: 1 });
+    expect(r.json).toEqual({ removed: 1, requested: 1, missing: [] });
     const after = clipdb(["stats", "--db", db, "--json"]).json;
     expect(after.images).toBe(before.images - 1);
     expect(after.pairs).toBe(before.pairs - 5);
@@ -171,7 +171,10 @@ describe("clipdb CLI end to end (built binary, generated test model)", () => {
       const res = clipdb(["search", "--text", "anything", "--k", "50", "--modality", "image", "--index", index, "--nprobe", "2", "--db", db, "--json"]).json.results;
       expect(res.map((x: any) => x.id)).not.toContain(images[3]);
     }
-    expect(clipdb(["rm", "no-such-id", "--db", db]).code).toBe(2);
+    const missing = clipdb(["rm", "no-such-id", "--db", db]);
+    expect(missing.code).toBe(2);
+    expect(missing.stdout).toContain("removed 0 of 1; not found: 'no-such-id'");
+    expect(clipdb(["rm", "no-such-id", "--db", db, "--json"]).json).toMatchObject({ removed: 0, requested: 1, missing: ["no-such-id"] });
   });
 
   it("adds texts from a plain file and from JSONL with metadata, filterable with --where", () => {
