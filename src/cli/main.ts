@@ -4,6 +4,7 @@ import { ClipdbError } from "../core/errors.js";
 import { common, int, print, withCollection } from "./common.js";
 import { runAdd, formatSummary } from "./add.js";
 import { loadModelFor, runSearch, searchJson, searchTable } from "./search.js";
+import { collect } from "./terms.js";
 import { registerIndex } from "./index-cmd.js";
 import { registerServe } from "./serve.js";
 import { registerEval } from "./eval-cmd.js";
@@ -61,6 +62,13 @@ common(program.command("search"), true)
   .option("--nprobe <n>", "IVF lists probed (default: tuned, else 16)", int)
   .option("--ef <n>", "HNSW search breadth (default: tuned, else 64)", int)
   .option("--where <key=value>", "metadata filter (repeatable)", (v: string, acc: string[] = []) => [...acc, v])
+  .option("--min-relevance <r>", "drop hits with relevance below r (0..1), or 'auto' for the default cutoff 0.3; may return fewer than k")
+  .option("--plus-text <text[:w]>", "add a text to the query, with optional weight (repeatable)", collect)
+  .option("--plus-image <path[:w]>", "add an image to the query (repeatable)", collect)
+  .option("--plus-item <id[:w]>", "add an item's vector to the query (repeatable)", collect)
+  .option("--minus-text <text[:w]>", "subtract a text from the query (repeatable)", collect)
+  .option("--minus-image <path[:w]>", "subtract an image from the query (repeatable)", collect)
+  .option("--minus-item <id[:w]>", "subtract an item's vector from the query (repeatable)", collect)
   .action(async (f) => {
     await withCollection(f, false, async (col) => {
       const loadMs = await loadModelFor(col, f);

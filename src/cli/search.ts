@@ -4,9 +4,10 @@ import { ClipdbError } from "../core/errors.js";
 import { parseF32, parseNpy } from "../core/npy.js";
 import type { Collection, IndexChoice, QueryInput, SearchResult } from "../collection/index.js";
 import { clip, table } from "./output.js";
+import { termsNeedModel, termsOf, type TermFlags } from "./terms.js";
 
 /** Options of `clipdb search`. */
-export interface SearchFlags {
+export interface SearchFlags extends TermFlags {
   text?: string;
   image?: string;
   item?: string;
@@ -18,6 +19,8 @@ export interface SearchFlags {
   nprobe?: number;
   ef?: number;
   where?: string[];
+  /** A relevance cutoff: a number in [0, 1] or "auto". */
+  minRelevance?: string;
 }
 
 /** Parses repeated `key=value` filters. */
@@ -34,15 +37,17 @@ export function parseWhere(items: string[] | undefined): Record<string, string> 
 
 function queryOf(f: SearchFlags): QueryInput {
   const given = [f.text, f.image, f.item, f.vectorFile].filter((x) => x !== undefined).length;
+  const terms = termsOf(f);
+  if (given === 0 && terms.plus) return terms;
   if (given !== 1) {
     throw new ClipdbError("INVALID_ARGUMENT", { name: "query", reason: given ? "more than one query given" : "no query given", hint: "Give exactly one of --text, --image, --item or --vector-file." });
   }
   if (f.image !== undefined && !existsSync(f.image)) throw new ClipdbError("INVALID_ARGUMENT", { name: "image", reason: `'${f.image}' does not exist` });
-  if (f.vectorFile === undefined) return { text: f.text, image: f.image, item: f.item };
+  if (f.vectorFile === undefined) return { text: f.text, image: f.image, item: f.item, ...terms };
   if (!existsSync(f.vectorFile)) throw new ClipdbError("INVALID_ARGUMENT", { name: "vector-file", reason: `'${f.vectorFile}' does not exist` });
   const buf = readFileSync(f.vectorFile);
   const m = extname(f.vectorFile).toLowerCase() === ".npy" ? parseNpy(buf, f.vectorFile) : parseF32(buf, f.dim ?? NaN, f.vectorFile);
-  return { vector: m.data.slice(0, m.dim) };
+  return { vector: m.data.slice(0, m.dim), ...terms };
 }
 
 /**
@@ -51,7 +56,7 @@ function queryOf(f: SearchFlags): QueryInput {
  * needs no model (item, vector).
  */
 export async function loadModelFor(col: Collection, f: SearchFlags): Promise<number | undefined> {
-  if ((f.text === undefined && f.image === undefined) || col.dim === null) return undefined;
+  if ((f.text === undefined && f.image === undefined && !termsNeedModel(f)) || col.dim === null) return undefined;
   const t0 = performance.now();
   await col.embedder();
   return performance.now() - t0;
@@ -60,16 +65,16 @@ export async function loadModelFor(col: Collection, f: SearchFlags): Promise<num
 /** Runs one search from CLI flags. */
 export function runSearch(col: Collection, f: SearchFlags): Promise<SearchResult> {
   if (!Number.isInteger(f.k) || f.k < 1) throw new ClipdbError("INVALID_ARGUMENT", { name: "k", reason: "must be a positive integer" });
-  return col.search(queryOf(f), { k: f.k, modality: f.modality, index: f.index, nprobe: f.nprobe, ef: f.ef, where: parseWhere(f.where) });
+  return col.search(queryOf(f), { k: f.k, modality: f.modality, index: f.index, nprobe: f.nprobe, ef: f.ef, where: parseWhere(f.where), minRelevance: f.minRelevance as number | "auto" | undefined });
 }
 
 /**
- * The `--json` shape: {"results":[{"rank","id","modality","score","path","text"}], "ms", "index",
+ * The `--json` shape: {"results":[{"rank","id","modality","score","relevance","path","text"}], "ms", "index",
  * "scanned"}, plus "modelLoadMs" when the model was loaded for this query (`ms` excludes it).
  */
 export function searchJson(r: SearchResult, modelLoadMs?: number): object {
   return {
-    results: r.results.map(({ rank, id, modality, score, path, text }) => ({ rank, id, modality, score, path, text })),
+    results: r.results.map(({ rank, id, modality, score, relevance, path, text }) => ({ rank, id, modality, score, relevance, path, text })),
     ms: r.ms,
     index: r.index,
     scanned: r.scanned,
@@ -87,6 +92,6 @@ export function searchTable(r: SearchResult, modelLoadMs?: number): string {
   const scored = r.index === "hnsw" ? "vectors scored n/a" : `${r.scanned} vectors scored`;
   const summary = `in ${r.ms.toFixed(1)} ms (${r.index}, ${scored}${load})`;
   if (!r.results.length) return `no results ${summary}`;
-  const rows = r.results.map((h) => [h.rank, clip(h.id, 40), h.modality, h.score.toFixed(4), clip(h.path ?? h.text ?? "", 70)]);
-  return `${table(["rank", "id", "modality", "score", "path/text"], rows)}\n${r.results.length} results ${summary}`;
+  const rows = r.results.map((h) => [h.rank, clip(h.id, 40), h.modality, h.score.toFixed(4), h.relevance.toFixed(2), clip(h.path ?? h.text ?? "", 70)]);
+  return `${table(["rank", "id", "modality", "score", "relevance", "path/text"], rows)}\n${r.results.length} results ${summary}`;
 }

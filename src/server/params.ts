@@ -1,6 +1,8 @@
 import { ClipdbError } from "../core/errors.js";
 import type { IndexChoice, QueryInput, SearchParams } from "../collection/types.js";
 import { MAX_K } from "./schemas.js";
+import { parseMinRelevance } from "../query/relevance.js";
+import { parseTerms } from "./terms.js";
 
 /** Search options as they arrive: typed JSON (already schema-checked) or multipart strings. */
 export interface RawSearchOptions {
@@ -10,6 +12,7 @@ export interface RawSearchOptions {
   nprobe?: unknown;
   ef?: unknown;
   where?: unknown;
+  minRelevance?: unknown;
 }
 
 const bad = (name: string, reason: string, hint?: string): ClipdbError =>
@@ -71,6 +74,8 @@ export function parseSearchParams(raw: RawSearchOptions): SearchParams {
   if (ef !== undefined) params.ef = ef;
   const where = whereFilter(raw.where);
   if (where !== undefined) params.where = where;
+  const minRelevance = parseMinRelevance(raw.minRelevance);
+  if (minRelevance !== undefined) params.minRelevance = minRelevance;
   return params;
 }
 
@@ -79,6 +84,8 @@ export interface SearchBody extends RawSearchOptions {
   text?: string;
   item?: string;
   vector?: number[];
+  plus?: unknown;
+  minus?: unknown;
 }
 
 /**
@@ -88,6 +95,10 @@ export interface SearchBody extends RawSearchOptions {
  */
 export function parseQuery(body: SearchBody): QueryInput {
   const given = (["text", "item", "vector"] as const).filter((key) => body[key] !== undefined);
+  const plus = parseTerms("plus", body.plus);
+  const minus = parseTerms("minus", body.minus);
+  const terms = { ...(plus?.length ? { plus } : {}), ...(minus?.length ? { minus } : {}) };
+  if (given.length === 0 && terms.plus) return terms;
   if (given.length !== 1) {
     throw bad(
       "query",
@@ -97,10 +108,10 @@ export function parseQuery(body: SearchBody): QueryInput {
   }
   if (body.text !== undefined) {
     if (body.text.trim() === "") throw bad("text", "the text is blank");
-    return { text: body.text };
+    return { text: body.text, ...terms };
   }
-  if (body.item !== undefined) return { item: body.item };
-  return { vector: Float32Array.from(body.vector ?? []) };
+  if (body.item !== undefined) return { item: body.item, ...terms };
+  return { vector: Float32Array.from(body.vector ?? []), ...terms };
 }
 
 /**

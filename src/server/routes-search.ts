@@ -6,6 +6,7 @@ import { readForm } from "./multipart.js";
 import { parseQuery, parseSearchParams, type SearchBody } from "./params.js";
 import { errors, searchBody, searchImageBody, searchResponse } from "./schemas.js";
 import { publicPath } from "./views.js";
+import { termProps, uploadQuery, uploadTermFields } from "./terms.js";
 
 /** A search hit as sent: the collection's hit (its path as a file name) plus the ids of its paired items. */
 export interface HitView {
@@ -34,7 +35,7 @@ export async function withPairs(ctx: ServerContext, result: SearchResult): Promi
   return { ...result, results };
 }
 
-const SEARCH_FIELDS = ["k", "modality", "index", "nprobe", "ef", "where"];
+const SEARCH_FIELDS = ["k", "modality", "index", "nprobe", "ef", "where", "minRelevance", "text", "item", "imageAs", "imageWeight", "plus", "minus"];
 
 /** Multipart uploads are parsed from the stream by hand; the body schema is for the OpenAPI document only. */
 const documentOnly = { validatorCompiler: () => () => true };
@@ -46,9 +47,10 @@ export function registerSearchRoutes(app: FastifyInstance, ctx: ServerContext): 
     {
       schema: {
         summary: "Search by text, item id or vector",
-        description: "Exactly one of text, item or vector. Scores are true cosines, best first.",
+        description:
+          "One of text, item or vector, optionally combined with plus/minus terms (q = normalize(e + Σ w·e_plus − Σ w·e_minus)). Scores are true cosines, best first; each hit carries a calibrated relevance in [0, 1], and minRelevance drops weaker hits.",
         tags: ["search"],
-        body: searchBody,
+        body: { ...searchBody, properties: { ...searchBody.properties, ...termProps } },
         response: { 200: searchResponse, ...errors(400, 401, 403, 404, 409, 413, 415, 500, 503) },
       },
       // Fastify parses text/plain and multipart too; this route takes JSON only.
@@ -76,10 +78,11 @@ export function registerSearchRoutes(app: FastifyInstance, ctx: ServerContext): 
       ...documentOnly,
       schema: {
         summary: "Search by an uploaded image",
-        description: "multipart/form-data with the image in `image` (`file` is accepted as an alias) and the same options as /search as fields.",
+        description:
+          "multipart/form-data with the image in `image` (`file` is accepted as an alias) and the same options as /search as fields. With imageAs=plus or minus, the image is a term of the `text` or `item` query (weight imageWeight) instead of the query itself.",
         tags: ["search"],
         consumes: ["multipart/form-data"],
-        body: searchImageBody,
+        body: { ...searchImageBody, properties: { ...searchImageBody.properties, ...uploadTermFields } },
         response: { 200: searchResponse, ...errors(400, 401, 403, 413, 415, 422, 500, 503) },
       },
     },
@@ -93,7 +96,7 @@ export function registerSearchRoutes(app: FastifyInstance, ctx: ServerContext): 
         throw new ClipdbError("INVALID_ARGUMENT", { name: unknown[0], reason: "unknown field", hint: `Fields: image, ${SEARCH_FIELDS.join(", ")}.` });
       }
       const params = parseSearchParams(form.fields);
-      return withPairs(ctx, await ctx.col.search({ image: form.file.data }, params));
+      return withPairs(ctx, await ctx.col.search(uploadQuery(form.file.data, form.fields), params));
     },
   );
 }

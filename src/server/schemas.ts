@@ -31,6 +31,10 @@ const searchOptionProps = {
     additionalProperties: { type: "string" },
     description: "Metadata equality filter: every key must equal its value.",
   },
+  minRelevance: {
+    anyOf: [{ type: "number", minimum: 0, maximum: 1 }, { type: "string", enum: ["auto"] }],
+    description: 'Drop hits whose `relevance` is below this: a number in [0, 1], or "auto" (the default cutoff, 0.3). Default: off. May return fewer than k.',
+  },
 } as const;
 
 /** Body of POST /api/v1/search: exactly one of text, item, vector, plus options. */
@@ -64,6 +68,7 @@ export const searchImageBody = {
     nprobe: searchOptionProps.nprobe,
     ef: searchOptionProps.ef,
     where: { type: "string", description: "Metadata filter as a JSON object of strings, e.g. {\"split\":\"val\"}." },
+    minRelevance: { type: "string", description: 'A number in [0, 1] or "auto" (see /search).' },
   },
 } as const;
 
@@ -87,12 +92,18 @@ const meta = { type: "object", additionalProperties: true } as const;
  */
 export const hitSchema = {
   type: "object",
-  required: ["rank", "id", "modality", "score", "path", "text", "meta", "pairs", "caption"],
+  required: ["rank", "id", "modality", "score", "relevance", "path", "text", "meta", "pairs", "caption"],
   properties: {
     rank: { type: "integer" },
     id: { type: "string" },
     modality: { type: "string", enum: ["image", "text"] },
     score: { type: "number", description: "True cosine similarity between the query and the item." },
+    relevance: {
+      type: "number",
+      minimum: 0,
+      maximum: 1,
+      description: "Calibrated relevance in [0, 1], comparable across models and collections: the estimated share of true matches among hits at least this strong (fitted per collection and direction).",
+    },
     path: nullableString,
     text: nullableString,
     meta,
