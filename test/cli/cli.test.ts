@@ -60,12 +60,12 @@ describe("clipdb CLI end to end (built binary, generated test model)", () => {
     expect(res).toHaveLength(5);
     expect(res.map((x: any) => x.rank)).toEqual([1, 2, 3, 4, 5]);
     for (let i = 1; i < res.length; i++) expect(res[i - 1].score).toBeGreaterThanOrEqual(res[i].score);
-    for (const x of res) expect(Object.keys(x).sort()).toEqual(["id", "modality", "path", "rank", "score", "text"]);
+    for (const x of res) expect(Object.keys(x).sort()).toEqual(["id", "modality", "path", "rank", "relevance", "score", "text"]);
     expect(typeof r.json.ms).toBe("number");
     // A cold CLI search loads the model: its time is reported apart from the search's.
     expect(typeof r.json.modelLoadMs).toBe("number");
     const table = clipdb(["search", "--text", "a dog on a beach", "--k", "3", "--db", db]);
-    expect(table.stdout).toMatch(/rank\s+id\s+modality\s+score/);
+    expect(table.stdout).toMatch(/rank\s+id\s+modality\s+score\s+relevance/);
     expect(table.stdout).toMatch(/3 results in [\d.]+ ms \(exact, \d+ vectors scored; model loaded in \d+ ms\)/);
   });
 
