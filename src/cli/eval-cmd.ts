@@ -1,7 +1,7 @@
 import { writeFileSync } from "node:fs";
 import type { Command } from "commander";
 import { ClipdbError } from "../core/errors.js";
-import type { EvalReport, EvalRow } from "../collection/index.js";
+import { annNames, paramOf, rowsOf, type EvalReport, type EvalRow } from "../collection/index.js";
 import { common, int, print, withCollection } from "./common.js";
 import { table } from "./output.js";
 import { evalPlot } from "./plot.js";
@@ -35,8 +35,10 @@ export function evalTable(r: EvalReport): string {
     const add = (name: string, param: string, e: EvalRow) =>
       rows.push([name, param, ...metricKeys.map((k) => e[k].toFixed(3)), e["recall_vs_exact@10"]?.toFixed(3) ?? "1.000", (e.scanned_frac?.toFixed(3) ?? "n/a"), e.ms_p50.toFixed(3), e.ms_p99.toFixed(3), e.speedup?.toFixed(1) ?? "1.0"]);
     add("exact", "", d.exact);
-    for (const e of d.ivf) add("ivf", `nprobe=${e.nprobe}`, e);
-    for (const e of d.hnsw) add("hnsw", `ef=${e.ef}`, e);
+    for (const name of annNames()) {
+      const key = paramOf(name)?.key;
+      for (const e of rowsOf(d, name)) add(name, key && e[key] !== undefined ? `${key}=${e[key]}` : "", e);
+    }
     out.push(`\n${dir} (${d.queries} queries)`, table(["index", "param", ...metricKeys, "vs_exact@10", "scanned", "p50_ms", "p99_ms", "speedup"], rows));
   }
   return out.join("\n");
@@ -49,7 +51,7 @@ export function registerEval(program: Command, index: Command): void {
     .option("--directions <list>", "t2i,i2t", "t2i,i2t")
     .option("--k <list>", "Recall@K cut-offs", "1,5,10")
     .option("--hit-k <list>", "hit@k cut-offs (the seed study's measure)", "1,10,100,1000")
-    .option("--index <list>", "exact,ivf,hnsw", "exact,ivf,hnsw")
+    .option("--index <list>", `exact and index kinds (${annNames().join(", ")})`, "exact,ivf,hnsw")
     .option("--nprobe <list>", "IVF settings", "1,2,4,8,16,32")
     .option("--ef <list>", "HNSW settings", "16,32,64,128")
     .option("--limit <n>", "queries per direction (default all)", int)
@@ -64,7 +66,7 @@ export function registerEval(program: Command, index: Command): void {
             directions: words(f.directions, ["t2i", "i2t"], "directions"),
             ks: list(f.k),
             hitKs: list(f.hitK),
-            indexes: words(f.index, ["exact", "ivf", "hnsw"], "index"),
+            indexes: words(f.index, ["exact", ...annNames()], "index"),
             nprobes: list(f.nprobe),
             efs: list(f.ef),
             limit: f.limit,

@@ -1,5 +1,6 @@
 import type { Command } from "commander";
 import { ClipdbError } from "../core/errors.js";
+import { annNames } from "../collection/index.js";
 import { common, int, print, withCollection } from "./common.js";
 import { EXIT, humanBytes, indexTable, table } from "./output.js";
 
@@ -7,8 +8,8 @@ import { EXIT, humanBytes, indexTable, table } from "./output.js";
 export function registerIndex(program: Command): Command {
   const index = program.command("index").description("build and inspect approximate indexes");
   common(index.command("build"))
-    .description("build an IVF or HNSW index per modality from the stored vectors")
-    .requiredOption("--type <type>", "ivf or hnsw")
+    .description("build an approximate index (IVF or HNSW; pgvector's on a Postgres collection) per modality from the stored vectors")
+    .requiredOption("--type <type>", annNames().join(" or "))
     .option("--nlist <n>", "IVF lists (default min(4*sqrt(n), n/39), at least 1)", int)
     .option("--m <n>", "HNSW degree (default 32)", int)
     .option("--train-on <which>", "IVF training vectors: image, text, all, or self (each index its own modality; default)", "self")
@@ -16,7 +17,6 @@ export function registerIndex(program: Command): Command {
     .option("--route <method>", "IVF lists for cross-modal queries: query (query-aware lists; the default when the collection has images and texts) or none (plain k-means)")
     .action(async (f) => {
       await withCollection(f, false, async (col) => {
-        if (f.type !== "ivf" && f.type !== "hnsw") throw new ClipdbError("INVALID_ARGUMENT", { name: "type", reason: `'${f.type}' is not ivf or hnsw` });
         if (!["image", "text", "all", "self"].includes(f.trainOn)) throw new ClipdbError("INVALID_ARGUMENT", { name: "train-on", reason: `'${f.trainOn}' is not image, text, all or self` });
         if (f.route !== undefined && f.route !== "none" && f.route !== "query") throw new ClipdbError("INVALID_ARGUMENT", { name: "route", reason: `'${f.route}' is not query or none` });
         const t0 = performance.now();
@@ -39,10 +39,9 @@ export function registerIndex(program: Command): Command {
     });
   common(index.command("drop"))
     .description("delete a built index")
-    .requiredOption("--type <type>", "ivf or hnsw")
+    .requiredOption("--type <type>", annNames().join(" or "))
     .action(async (f) => {
       await withCollection(f, false, async (col) => {
-        if (f.type !== "ivf" && f.type !== "hnsw") throw new ClipdbError("INVALID_ARGUMENT", { name: "type", reason: `'${f.type}' is not ivf or hnsw` });
         await col.dropIndex(f.type);
         print(f, { dropped: f.type }, () => `dropped ${f.type}`);
       });

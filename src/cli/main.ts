@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command } from "commander";
 import { ClipdbError } from "../core/errors.js";
+import { indexChoices } from "../collection/index.js";
 import { common, int, print, withCollection } from "./common.js";
 import { runAdd, formatSummary } from "./add.js";
 import { loadModelFor, runSearch, searchJson, searchTable } from "./search.js";
@@ -58,7 +59,7 @@ common(program.command("search"), true)
   .option("--dim <n>", "dimension of a .f32 --vector-file", int)
   .option("--k <n>", "results", int, 10)
   .option("--modality <m>", "image, text or any", "any")
-  .option("--index <kind>", "auto, exact, ivf or hnsw (default auto: a built HNSW, else IVF, index above 10,000 vectors per modality, else exact)")
+  .option("--index <kind>", `${indexChoices().join(", ")} (default auto: a built HNSW, else IVF, index above 10,000 vectors per modality, else exact)`)
   .option("--nprobe <n>", "IVF lists probed (default: tuned, else 16)", int)
   .option("--ef <n>", "HNSW search breadth (default: tuned, else 64)", int)
   .option("--where <key=value>", "metadata filter (repeatable)", (v: string, acc: string[] = []) => [...acc, v])

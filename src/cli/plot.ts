@@ -1,9 +1,11 @@
-import type { EvalReport, EvalRow } from "../collection/index.js";
+import { annNames, paramOf, rowsOf, type EvalReport, type EvalRow } from "../collection/index.js";
 
 const W = 900;
 const H = 360;
 const PAD = { l: 56, r: 44, t: 36, b: 44 };
-const COLORS: Record<string, string> = { exact: "#111", ivf: "#d1495b", hnsw: "#2e86ab" };
+/** Exact in black, then one colour per registered kind, in auto order (HNSW blue, IVF red). */
+const PALETTE = ["#2e86ab", "#d1495b", "#66a61e", "#e6ab02", "#7570b3"];
+const colorOf = (name: string): string => (name === "exact" ? "#111" : (PALETTE[annNames().indexOf(name)] ?? "#555"));
 
 interface Series {
   name: string;
@@ -68,7 +70,7 @@ function panel(x0: number, width: number, title: string, xlabel: string, series:
   out.push(`<text transform="translate(${x0 + 14},${H / 2}) rotate(-90)" text-anchor="middle" font-size="12">recall@10 vs exact</text>`);
   const labels: { x: number; y: number; text: string; color: string }[] = [];
   series.forEach((s, i) => {
-    const c = COLORS[s.name.split(" ")[0]] ?? "#555";
+    const c = colorOf(s.name.split(" ")[0]);
     if (s.points.length > 1) out.push(`<polyline fill="none" stroke="${c}" stroke-width="2" points="${s.points.map((p) => `${px(p.x)},${py(p.y)}`).join(" ")}"/>`);
     for (const p of s.points) {
       out.push(`<circle cx="${px(p.x)}" cy="${py(p.y)}" r="4" fill="${c}"><title>${esc(`${s.name} ${p.label}: recall ${p.y}, ${p.x}`)}</title></circle>`);
@@ -98,10 +100,11 @@ export function evalPlot(report: EvalReport): string {
     });
     const latency: Series[] = [
       { name: "exact", points: [{ x: r.exact.ms_p50, y: 1, label: "exact" }] },
-      line("ivf", r.ivf, "nprobe", "ms_p50"),
-      line("hnsw", r.hnsw, "ef", "ms_p50"),
+      ...annNames().map((name) => line(name, rowsOf(r, name), paramOf(name)?.key ?? "", "ms_p50")),
     ];
-    const cost: Series[] = [{ name: "exact", points: [{ x: 1, y: 1, label: "exact" }] }, line("ivf", r.ivf, "nprobe", "scanned_frac")];
+    // Cost is the fraction scanned, which only kinds that scan lists report (not a graph search).
+    const scanning = annNames().filter((name) => rowsOf(r, name).some((e) => e.scanned_frac !== undefined));
+    const cost: Series[] = [{ name: "exact", points: [{ x: 1, y: 1, label: "exact" }] }, ...scanning.map((name) => line(name, rowsOf(r, name), paramOf(name)?.key ?? "", "scanned_frac"))];
     panels.push(`<g transform="translate(0,${row * H})">${panel(0, width, `${d}: recall vs latency`, "p50 latency, ms (log)", latency, true)}${panel(width, width, `${d}: recall vs cost`, "fraction of vectors scanned (log)", cost, true)}</g>`);
   });
   const h = H * dirs.length;

@@ -7,9 +7,10 @@ import { testPoint } from "../core/testpoint.js";
 import type { Modality } from "../core/types.js";
 import { DEFAULT_MODEL, loadEmbedder, thumbnailJpeg, type Embedder } from "../embed/index.js";
 import { PgCollectionStore, SqliteCollectionStore, isPgUrl, type CollectionStore } from "../store/index.js";
-import { DEFAULT_EVAL, evaluate, groundTruth, parseCombined, parseMinRelevance, runPlan, tuneSetting, type EvalConfig, type EvalReport, type IndexChoice, type TunePoint } from "../query/index.js";
+import { DEFAULT_EVAL, annKinds, annNames, evaluate, groundTruth, indexChoices, parseCombined, parseMinRelevance, requireKind, runPlan, tuneSetting, type EvalConfig, type EvalReport, type IndexChoice, type TunePoint } from "../query/index.js";
 import { IndexSet, type BuildOptions, type IndexSetOptions } from "./indexes.js";
 import { withTransient } from "./index-build.js";
+import { kindsOf } from "./kinds.js";
 import { addImages, addTexts, folderUploads, withOwnCaptions, type UploadSink } from "./ingest.js";
 import { PgIndexes } from "./pg-indexes.js";
 import { queryVector } from "./query-vector.js";
@@ -242,7 +243,7 @@ export class Collection implements CollectionApi {
     const modality = params.modality ?? "any";
     if (!["image", "text", "any"].includes(modality)) throw new ClipdbError("INVALID_ARGUMENT", { name: "modality", reason: `'${modality}' is not image, text or any` });
     const index: IndexChoice = params.index ?? (await this.store.getSetting<IndexChoice>("default_index")) ?? "auto";
-    if (!["exact", "ivf", "hnsw", "auto"].includes(index)) throw new ClipdbError("INVALID_ARGUMENT", { name: "index", reason: `'${index}' is not auto, exact, ivf or hnsw` });
+    if (!indexChoices().includes(index)) throw new ClipdbError("INVALID_ARGUMENT", { name: "index", reason: `'${index}' is not ${indexChoices().join(", ")}` });
     if (dim === null) return { results: [], ms: performance.now() - t0, index: index === "auto" ? "exact" : index, scanned: 0 };
     const { q, exclude, modality: queryModality } = await queryVector(this.store, () => this.embedder(), terms, dim);
     const modalities: Modality[] = modality === "any" ? ["image", "text"] : [modality];
@@ -376,8 +377,8 @@ export class Collection implements CollectionApi {
     return this.indexes.build(opts);
   }
 
-  /** Drops a built index and its files. */
-  async dropIndex(type: "ivf" | "hnsw"): Promise<void> {
+  /** Drops a built index (by kind name: "ivf", "hnsw") and its files. */
+  async dropIndex(type: string): Promise<void> {
     await this.indexes.drop(type);
   }
 
@@ -400,15 +401,16 @@ export class Collection implements CollectionApi {
     if (!model) throw new ClipdbError("INVALID_ARGUMENT", { name: "collection", reason: "it is empty", hint: "Add captioned images first." });
     let sets = await this.indexes.all();
     const notes: string[] = [];
-    for (const type of ["ivf", "hnsw"] as const) {
-      if (!full.indexes.includes(type)) continue;
-      const t = await withTransient(this.store, { ...build, type }, sets);
+    for (const name of full.indexes) {
+      if (name === "exact") continue;
+      requireKind(name, "sqlite", "index");
+      const t = await withTransient(this.store, { ...build, type: name }, sets);
       sets = t.sets;
-      if (t.built.length) notes.push(`${type} not built: built in memory for this run (${t.built.join(", ")})`);
+      if (t.built.length) notes.push(`${name} not built: built in memory for this run (${t.built.join(", ")})`);
     }
     if (full.indexes.includes("ivf")) {
       for (const [m, set] of sets) {
-        const ivf = set.ivf as unknown as { nlist?: number; base?: { nlist?: number } } | undefined;
+        const ivf = set.ann.ivf as unknown as { nlist?: number; base?: { nlist?: number } } | undefined;
         const nlist = ivf?.nlist ?? ivf?.base?.nlist;
         const over = nlist === undefined ? [] : full.nprobes.filter((p) => p > nlist);
         if (over.length) notes.push(`the ${m} IVF has ${nlist} lists: nprobe ${over.join(", ")} probe all of them, the same as nprobe ${nlist}`);
@@ -425,7 +427,7 @@ export class Collection implements CollectionApi {
    * on up to `sample` held-out queries (captions against images and images against captions when
    * there are pairs, otherwise items against their own modality), and stores them as defaults.
    */
-  async tune(targetRecall = 0.95, sample = 500): Promise<{ type: "ivf" | "hnsw"; modality: Modality; param: string; value: number; reached: boolean; curve: TunePoint[] }[]> {
+  async tune(targetRecall = 0.95, sample = 500): Promise<{ type: string; modality: Modality; param: string; value: number; reached: boolean; curve: TunePoint[] }[]> {
     if (this.store.kind === "postgres") {
       throw new ClipdbError("INVALID_ARGUMENT", {
         name: "tune",
@@ -436,7 +438,7 @@ export class Collection implements CollectionApi {
     const sets = await this.indexes.all();
     const pairs = await this.store.pairs();
     const out = [];
-    const chosen: Record<"ivf" | "hnsw", number[]> = { ivf: [], hnsw: [] };
+    const chosen: Record<string, number[]> = {};
     for (const [modality, set] of sets) {
       let queries: number[];
       if (pairs.image.length) queries = groundTruth(pairs, modality === "image" ? "t2i" : "i2t").queries;
@@ -446,19 +448,17 @@ export class Collection implements CollectionApi {
       const vectorOf = await this.vectorsOf(picked);
       const qs = picked.map(vectorOf);
       if (!qs.length) continue;
-      for (const type of ["ivf", "hnsw"] as const) {
-        const idx = set[type];
+      for (const kind of annKinds("sqlite")) {
+        const idx = set.ann[kind.name];
         if (!idx) continue;
-        const param = type === "ivf" ? "nprobe" : "ef";
-        const values = type === "ivf" ? [1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512, 768, 1024, 2048, 4096] : [10, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512, 1024];
-        const r = tuneSetting(idx, set.flat, qs, param, values, targetRecall);
-        chosen[type].push(r.value);
-        out.push({ type, modality, param, ...r });
+        const param = kind.param.key;
+        const r = tuneSetting(idx, set.flat, qs, param, [...kind.param.tune], targetRecall);
+        (chosen[param] ??= []).push(r.value);
+        out.push({ type: kind.name, modality, param, ...r });
       }
     }
-    if (out.length === 0) throw new ClipdbError("INDEX_NOT_BUILT", { type: "ivf" });
-    if (chosen.ivf.length) await this.setDefaults({ nprobe: Math.max(...chosen.ivf) });
-    if (chosen.hnsw.length) await this.setDefaults({ ef: Math.max(...chosen.hnsw) });
+    if (out.length === 0) throw new ClipdbError("INDEX_NOT_BUILT", { type: annNames().join(" or ") });
+    for (const [param, values] of Object.entries(chosen)) await this.setDefaults({ [param]: Math.max(...values) } as { nprobe?: number; ef?: number });
     return out;
   }
 
@@ -494,7 +494,8 @@ export class Collection implements CollectionApi {
     const c = await this.store.counts();
     const m = await this.refreshModel();
     const bytes = this.store instanceof PgCollectionStore ? await this.store.bytes() : dirBytes(this.dir);
-    return { images: c.images, texts: c.texts, pairs: c.pairs, dim: m?.dim ?? null, model: m?.modelId ?? null, indexes: await this.indexes.status(), bytes };
+    const kinds = kindsOf(this.store.kind === "postgres" ? "postgres" : "sqlite");
+    return { images: c.images, texts: c.texts, pairs: c.pairs, dim: m?.dim ?? null, model: m?.modelId ?? null, indexes: await this.indexes.status(), kinds, bytes };
   }
 
   /** Index state only. */

@@ -12,7 +12,8 @@ export const INDEX_DIR = "indexes";
 
 /** A persisted approximate index, as recorded in the store's settings (key "indexes"). */
 export interface IndexRecord {
-  type: "ivf" | "hnsw";
+  /** The kind's name (kinds.ts): "ivf", "hnsw". */
+  type: string;
   modality: Modality;
   spec: string;
   /** File relative to the collection folder; a new name for every save, so readers never mix files. */

@@ -4,11 +4,12 @@ import type { Hits, Modality, SearchOptions, VectorIndex } from "../core/types.j
 import { ClipdbError } from "../core/errors.js";
 import { testPoint } from "../core/testpoint.js";
 import { DeltaIndex, loadIndex, type BaseIndex } from "../index/index.js";
-import { AUTO_EXACT_BELOW, type IndexChoice, type LocalIndexes, type ModalityIndexes } from "../query/index.js";
+import { AUTO_EXACT_BELOW, annKind, annKinds, type IndexChoice, type LocalIndexes, type ModalityIndexes } from "../query/index.js";
 import type { CollectionStore, StoreChanges } from "../store/index.js";
 import type { IndexStatus } from "./types.js";
 import { LazyFlat } from "./lazy-flat.js";
 import { makeIndex, type BuildOptions } from "./index-build.js";
+import { localKind } from "./kinds.js";
 import {
   INDEX_DIR, IndexLock, asIndexCorrupt, cleanIndexDir, indexFileName, quickCheck, readRecords, writeRecords, type IndexRecord,
 } from "./index-files.js";
@@ -127,9 +128,10 @@ export class IndexSet {
   }
 
   /**
-   * The indexes a search needs, loaded and up to date: exact always; for "ivf"/"hnsw" that index
-   * (INDEX_CORRUPT when it is damaged); for "auto" the HNSW, else the IVF, of each modality holding
-   * more than AUTO_EXACT_BELOW vectors, skipping damaged ones.
+   * The indexes a search needs, loaded and up to date: exact always; for a kind's name ("ivf",
+   * "hnsw") that index (INDEX_CORRUPT when it is damaged); for "auto" the built kind of lowest auto
+   * rank (HNSW, else IVF) of each modality holding more than AUTO_EXACT_BELOW vectors, skipping
+   * damaged ones.
    */
   async forSearch(kind: IndexChoice, modalities: Modality[]): Promise<Map<Modality, ModalityIndexes>> {
     await this.sync();
@@ -138,20 +140,22 @@ export class IndexSet {
       const flat = this.flats.get(m);
       if (!flat) continue;
       await flat.prepare(false);
-      const set: ModalityIndexes = { flat };
+      const set: ModalityIndexes = { flat, ann: {} };
       out.set(m, set);
-      if (kind === "ivf" || kind === "hnsw") {
+      if (kind === "auto") {
+        if (flat.size <= AUTO_EXACT_BELOW) continue;
+        for (const { name } of annKinds("sqlite")) {
+          const slot = await this.loaded(name, m);
+          if (!slot || slot.error) continue;
+          set.ann[name] = this.guarded(slot);
+          break;
+        }
+      } else if (kind !== "exact") {
+        localKind(kind, "index");
         const slot = await this.loaded(kind, m);
         if (!slot) continue;
         if (slot.error) throw slot.error;
-        set[kind] = this.guarded(slot);
-      } else if (kind === "auto" && flat.size > AUTO_EXACT_BELOW) {
-        for (const t of ["hnsw", "ivf"] as const) {
-          const slot = await this.loaded(t, m);
-          if (!slot || slot.error) continue;
-          set[t] = this.guarded(slot);
-          break;
-        }
+        set.ann[kind] = this.guarded(slot);
       }
     }
     return out;
@@ -163,23 +167,24 @@ export class IndexSet {
     const out = new Map<Modality, LocalIndexes>();
     for (const [m, flat] of this.flats) {
       await flat.prepare(true);
-      out.set(m, { flat });
+      out.set(m, { flat, ann: {} });
     }
     for (const { rec } of [...this.slots.values()]) {
       const slot = await this.loaded(rec.type, rec.modality);
       const set = out.get(rec.modality);
-      if (slot?.idx && set) set[rec.type] = this.guarded(slot);
+      if (slot?.idx && set) set.ann[rec.type] = this.guarded(slot);
     }
     return out;
   }
 
   /**
-   * Builds (or rebuilds) an IVF or HNSW index per modality from one snapshot of the stored vectors,
+   * Builds (or rebuilds) an index of kind `opts.type` (IVF, HNSW; see kinds.ts) per modality from one snapshot of the stored vectors,
    * writes it to a new file and records it, then removes the file it replaces. Holds the index
    * lock (one build or save at a time across processes); writes of items go on meanwhile and are
    * replayed into the new index at the next sync.
    */
   async build(opts: BuildOptions): Promise<IndexStatus[]> {
+    localKind(opts.type);
     if (!(await this.store.model())) return [];
     return this.lock.with(async () => {
       await this.sync();
@@ -238,8 +243,9 @@ export class IndexSet {
     return done;
   }
 
-  /** Drops the approximate indexes of `type` and their files (holding the index lock). */
-  async drop(type: "ivf" | "hnsw"): Promise<void> {
+  /** Drops the approximate indexes of kind `type` and their files (holding the index lock). */
+  async drop(type: string): Promise<void> {
+    localKind(type);
     await this.lock.with(async () => {
       await this.sync();
       const { records } = await readRecords(this.store);
@@ -268,6 +274,7 @@ export class IndexSet {
     const pending = slot ? await this.pendingOf(slot) : await this.store.changedSince(rec.generation, rec.modality);
     const st: IndexStatus = {
       type: rec.type,
+      kind: annKind(rec.type, "sqlite")?.id ?? rec.type,
       modality: rec.modality,
       spec: rec.spec,
       size: slot?.idx ? slot.idx.size : live,
@@ -336,7 +343,7 @@ export class IndexSet {
    * another process replaced it (a compaction or rebuild between our last sync and the load) is
    * not damage: the records are re-read and the new file loaded instead.
    */
-  private async loaded(type: "ivf" | "hnsw", modality: Modality): Promise<Slot | undefined> {
+  private async loaded(type: string, modality: Modality): Promise<Slot | undefined> {
     for (let attempt = 0; ; attempt++) {
       const slot = this.slots.get(keyOf(type, modality));
       if (!slot) return undefined;

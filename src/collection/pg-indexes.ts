@@ -1,17 +1,15 @@
 import type { Hits, Modality, SearchOptions } from "../core/types.js";
 import { ClipdbError } from "../core/errors.js";
-import type { IndexChoice, LocalIndexes, ModalityIndexes, PlanIndex } from "../query/index.js";
+import { annKinds, type IndexChoice, type LocalIndexes, type ModalityIndexes, type PlanIndex } from "../query/index.js";
 import type { PgCollectionStore } from "../store/index.js";
 import type { IndexStatus } from "./types.js";
 import { LazyFlat, countOf } from "./lazy-flat.js";
 import type { BuildOptions } from "./index-build.js";
+import { pgKind, pgKindOf, type PgKind } from "./kinds.js";
+
+export { pgvectorLists } from "./pg-kinds.js";
 
 const MODALITIES: Modality[] = ["image", "text"];
-
-/** pgvector's advice for IVFFlat lists: rows / 1000 up to 1M rows, √rows above, at least 1. */
-export function pgvectorLists(n: number): number {
-  return Math.max(1, Math.round(n <= 1_000_000 ? n / 1000 : Math.sqrt(n)));
-}
 
 /**
  * One modality's search on the Postgres server: exact (`ORDER BY embedding <#> q`), or through
@@ -25,7 +23,8 @@ class RemoteIndex implements PlanIndex {
   constructor(
     private readonly store: PgCollectionStore,
     private readonly modality: Modality,
-    private readonly kind: "exact" | "hnsw" | "ivf",
+    /** "exact", or the store's name of a pgvector index kind ("hnsw", "ivf"). */
+    private readonly kind: string,
   ) {}
 
   /** Counts the modality's items, once per search (the planner's exact-below-a-size rule reads `size`). */
@@ -61,12 +60,13 @@ export class PgIndexes {
     const built = await this.store.vectorIndexes();
     const out = new Map<Modality, ModalityIndexes>();
     for (const m of modalities) {
-      const set: ModalityIndexes = { flat: new RemoteIndex(this.store, m, "exact") };
-      for (const t of ["ivf", "hnsw"] as const) if (built.some((b) => b.type === t && b.modality === m)) set[t] = new RemoteIndex(this.store, m, t);
+      const set: ModalityIndexes = { flat: new RemoteIndex(this.store, m, "exact"), ann: {} };
+      for (const k of annKinds("postgres") as PgKind[]) if (built.some((b) => b.type === k.pgType && b.modality === m)) set.ann[k.name] = new RemoteIndex(this.store, m, k.pgType);
       out.set(m, set);
     }
-    if ((kind === "ivf" || kind === "hnsw") && !built.some((b) => b.type === kind && modalities.includes(b.modality))) {
-      throw new ClipdbError("INDEX_NOT_BUILT", { type: kind, modality: modalities.length === 1 ? modalities[0] : undefined });
+    if (kind !== "auto" && kind !== "exact") {
+      const k = pgKind(kind, "index");
+      if (!built.some((b) => b.type === k.pgType && modalities.includes(b.modality))) throw new ClipdbError("INDEX_NOT_BUILT", { type: kind, modality: modalities.length === 1 ? modalities[0] : undefined });
     }
     return out;
   }
@@ -78,23 +78,19 @@ export class PgIndexes {
     for (const m of MODALITIES) {
       const flat = new LazyFlat(this.store, m, model.dim);
       await flat.prepare(true);
-      out.set(m, { flat });
+      out.set(m, { flat, ann: {} });
     }
     return out;
   }
 
-  /**
-   * Builds the pgvector index of `opts.type` per modality. IVFFlat lists: `nlist`, default
-   * pgvector's advice (rows / 1000 up to 1M rows, √rows above; at least 1): fewer lists than
-   * clipdb's own IVF, since an IVFFlat build holds every list's sample in maintenance_work_mem
-   * (1,265 lists over 100k × 512 did not fit PGlite's memory; 316 built in 14 s).
-   */
+  /** Builds the pgvector index of kind `opts.type` per modality (see pg-kinds.ts for each kind's defaults). */
   async build(opts: BuildOptions): Promise<IndexStatus[]> {
+    const kind = pgKind(opts.type);
     if (!(await this.store.model())) return [];
     for (const modality of opts.modalities ?? MODALITIES) {
       const n = await countOf(this.store, modality);
       if (n === 0) continue;
-      await this.store.buildVectorIndex(opts.type, modality, { m: opts.m, lists: opts.nlist ?? pgvectorLists(n) });
+      await kind.build(this.store, opts, modality, n);
     }
     return (await this.status()).filter((s) => s.type === opts.type);
   }
@@ -103,12 +99,15 @@ export class PgIndexes {
     return [];
   }
 
-  async drop(type: "ivf" | "hnsw"): Promise<void> {
-    await this.store.dropVectorIndex(type);
+  async drop(type: string): Promise<void> {
+    await this.store.dropVectorIndex(pgKind(type).pgType);
   }
 
   async status(): Promise<IndexStatus[]> {
     const c = await this.store.counts();
-    return (await this.store.vectorIndexes()).map((b) => ({ type: b.type, modality: b.modality, spec: b.spec, size: b.modality === "image" ? c.images : c.texts, pending: 0, bytes: b.bytes }));
+    return (await this.store.vectorIndexes()).map((b) => {
+      const kind = pgKindOf(b.type);
+      return { type: kind?.name ?? b.type, kind: kind?.id ?? b.type, modality: b.modality, spec: b.spec, size: b.modality === "image" ? c.images : c.texts, pending: 0, bytes: b.bytes };
+    });
   }
 }

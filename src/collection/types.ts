@@ -125,7 +125,10 @@ export interface AddSummary {
 
 /** State of one persisted index. */
 export interface IndexStatus {
-  type: "ivf" | "hnsw";
+  /** The kind's name, as queries ask for it ("ivf", "hnsw"). */
+  type: string;
+  /** The registered kind's id: "ivf", "hnsw" (clipdb files), "pgvector-hnsw", "pgvector-ivfflat". */
+  kind: string;
   modality: Modality;
   spec: string;
   size: number;
@@ -147,7 +150,25 @@ export interface CollectionStats {
   dim: number | null;
   model: string | null;
   indexes: IndexStatus[];
+  /**
+   * The index kinds this collection's store can build and search (from the registry, by auto
+   * rank): the name queries use, the kind's id, its search parameter and default, one line about it.
+   */
+  kinds: KindInfo[];
   bytes: number;
+}
+
+/** An index kind as status and the web UI describe it (see src/collection/kinds.ts). */
+export interface KindInfo {
+  /** What `index` and `--type` take: "hnsw", "ivf". */
+  name: string;
+  /** The registered kind: "hnsw", "ivf", "pgvector-hnsw", "pgvector-ivfflat". */
+  kind: string;
+  /** Its search parameter ("ef", "nprobe"), or null when it has none. */
+  param: string | null;
+  /** The parameter's default, or null. */
+  default: number | null;
+  describe: string;
 }
 
 /** An image to ingest: a file path or bytes, with optional id, metadata and captions. */

@@ -1,75 +1,45 @@
 /**
  * Index specs, written two ways: strings for the CLI and config ("Flat", "IVF1024,Flat",
  * "IVF1024,Flat,spill2", "HNSW32") and typed objects for code. Plus `loadIndex`, which opens any
- * saved index by its file magic.
+ * saved index by its file magic. Every function here dispatches over the kinds registered below
+ * (see kinds.ts): a new kind is its own file plus one `registerSpecKind` line.
  */
 import fs from "node:fs";
 import { ClipdbError } from "../core/errors.js";
 import { corrupt, readHead } from "./fileio.js";
-import { FlatIndex } from "./flat.js";
 import { HEADER_BYTES, magicOf } from "./header.js";
-import { HnswIndex } from "./hnsw.js";
-import { IvfIndex } from "./ivf.js";
-import { openIvf } from "./ivffile.js";
+import { registerSpecKind, specKind, specKinds, type AnyIndex, type IndexSpec, type SpecKind } from "./kinds.js";
+import { flatKind } from "./kind-flat.js";
+import { ivfKind } from "./kind-ivf.js";
+import { hnswKind } from "./kind-hnsw.js";
 
-/** Exact flat index. */
-export interface FlatSpec {
-  type: "flat";
-}
-/**
- * IVF-Flat with `nlist` lists; `spill` lists per vector (default 1); `route`: how the lists were
- * formed, "none" (plain k-means, the default) or "query" (query-aware lists for cross-modal
- * queries, see `crossModalCentroids`). `route` records how an index was trained; `createIndex`
- * makes an untrained index either way (the caller trains it).
- */
-export interface IvfSpec {
-  type: "ivf";
-  nlist: number;
-  spill?: number;
-  route?: "none" | "query";
-}
-/** HNSW with graph degree `m` (default 32). */
-export interface HnswSpec {
-  type: "hnsw";
-  m: number;
-}
-/** A typed index spec. */
-export type IndexSpec = FlatSpec | IvfSpec | HnswSpec;
-
-/** Any clipdb index. */
-export type AnyIndex = FlatIndex | IvfIndex | HnswIndex;
+// The registered kinds, one line each; parsing tries them in this order.
+registerSpecKind(flatKind);
+registerSpecKind(ivfKind);
+registerSpecKind(hnswKind);
 
 const bad = (spec: string, reason: string): ClipdbError =>
-  new ClipdbError("INVALID_ARGUMENT", { name: "index spec", reason: `'${spec}': ${reason}`, hint: "Use 'Flat', 'IVF<nlist>,Flat' (e.g. IVF1024,Flat; optional ',spill2' and ',route=query' or ',route=none') or 'HNSW<M>' (e.g. HNSW32)." });
+  new ClipdbError("INVALID_ARGUMENT", { name: "index spec", reason: `'${spec}': ${reason}`, hint: `Use ${specKinds().map((k) => k.syntax).join(", or ")}.` });
 
 /**
- * Parses a spec string (case-insensitive, spaces ignored): "Flat", "IVF<nlist>,Flat" with an
- * optional ",spill<n>" then an optional ",route=none|query", "HNSW<M>" ("HNSW" alone means M = 32). Anything else: INVALID_ARGUMENT.
+ * Parses a spec string (case-insensitive, spaces ignored) by asking each registered kind in turn:
+ * "Flat", "IVF<nlist>,Flat" with an optional ",spill<n>" then an optional ",route=none|query",
+ * "HNSW<M>" ("HNSW" alone means M = 32). Anything else: INVALID_ARGUMENT listing the syntaxes.
  */
 export function parseSpec(spec: string): IndexSpec {
   if (typeof spec !== "string") throw bad(String(spec), "not a string");
   const s = spec.replace(/\s+/g, "").toUpperCase();
-  if (s === "FLAT") return { type: "flat" };
-  let m = /^IVF(\d+),FLAT(?:,SPILL(\d+))?(?:,ROUTE=(NONE|QUERY))?$/.exec(s);
-  if (m) {
-    const nlist = Number(m[1]);
-    if (nlist < 1) throw bad(spec, "nlist must be at least 1");
-    const out: IvfSpec = { type: "ivf", nlist };
-    if (m[2] !== undefined) {
-      const spill = Number(m[2]);
-      if (spill < 1 || spill > nlist) throw bad(spec, `spill must be between 1 and nlist (${nlist})`);
-      out.spill = spill;
-    }
-    if (m[3] !== undefined) out.route = m[3].toLowerCase() as "none" | "query";
-    return out;
-  }
-  m = /^HNSW(\d*)$/.exec(s);
-  if (m) {
-    const M = m[1] === "" ? 32 : Number(m[1]);
-    if (M < 2) throw bad(spec, "M must be at least 2");
-    return { type: "hnsw", m: M };
+  for (const kind of specKinds()) {
+    const out = kind.parse(s, (reason) => bad(spec, reason));
+    if (out) return out as IndexSpec;
   }
   throw bad(spec, "unknown index type");
+}
+
+function kindOf(spec: { type: string }): SpecKind {
+  const kind = specKind(spec?.type);
+  if (!kind) throw bad(JSON.stringify(spec), "unknown index type");
+  return kind;
 }
 
 /**
@@ -77,14 +47,7 @@ export function parseSpec(spec: string): IndexSpec {
  * ",route=query" when route is "query"), "HNSW32".
  */
 export function formatSpec(spec: IndexSpec): string {
-  switch (spec.type) {
-    case "flat":
-      return "Flat";
-    case "ivf":
-      return `IVF${spec.nlist},Flat${spec.spill && spec.spill > 1 ? `,spill${spec.spill}` : ""}${spec.route === "query" ? ",route=query" : ""}`;
-    case "hnsw":
-      return `HNSW${spec.m}`;
-  }
+  return kindOf(spec).format(spec);
 }
 
 /**
@@ -93,36 +56,36 @@ export function formatSpec(spec: IndexSpec): string {
  */
 export function createIndex(spec: IndexSpec | string, dim: number): AnyIndex {
   const s = typeof spec === "string" ? parseSpec(spec) : spec;
-  switch (s.type) {
-    case "flat":
-      return new FlatIndex(dim);
-    case "ivf":
-      return new IvfIndex({ dim, nlist: s.nlist, spill: s.spill, quantizer: new FlatIndex(dim) });
-    case "hnsw":
-      return new HnswIndex({ dim, m: s.m });
-    default:
-      throw bad(JSON.stringify(spec), "unknown index type");
-  }
+  return kindOf(s).create(s, dim);
 }
 
-/** The spec of an index instance. */
+/** The spec of an index instance (INVALID_ARGUMENT when no registered kind owns it). */
 export function specOf(index: AnyIndex): IndexSpec {
-  if (index instanceof IvfIndex) return index.spill > 1 ? { type: "ivf", nlist: index.nlist, spill: index.spill } : { type: "ivf", nlist: index.nlist };
-  if (index instanceof HnswIndex) return { type: "hnsw", m: index.m };
-  return { type: "flat" };
+  for (const kind of specKinds()) {
+    const s = kind.specOf(index);
+    if (s) return s as IndexSpec;
+  }
+  throw new ClipdbError("INVALID_ARGUMENT", { name: "index", reason: "not an index of a registered kind" });
+}
+
+/** The kind whose magic a saved file carries, or INDEX_CORRUPT naming the path. */
+function fileKind(path: string): SpecKind {
+  const head = magicOf(readHead(path, 8));
+  const byHead = specKinds().find((k) => k.magic.head === head);
+  if (byHead) return byHead;
+  const tail = tailMagic(path);
+  const byTail = specKinds().find((k) => k.magic.tail !== undefined && k.magic.tail === tail);
+  if (byTail) return byTail;
+  throw corrupt(path, `not a clipdb index file (no ${specKinds().map((k) => k.type.toUpperCase()).join(", ")} magic)`);
 }
 
 /**
- * Opens a saved index of any type, dispatching on the file's magic (CLIPFLAT or CLIP_IVF at the
- * start, CLIPHNSW in the trailer). `view`: memory-map an HNSW graph read-only (ignored for the
- * others). Missing, foreign or corrupt files: INDEX_CORRUPT naming the path.
+ * Opens a saved index of any registered kind, dispatching on the file's magic (CLIPFLAT or
+ * CLIP_IVF at the start, CLIPHNSW in the trailer). `view`: memory-map an HNSW graph read-only
+ * (ignored for the others). Missing, foreign or corrupt files: INDEX_CORRUPT naming the path.
  */
 export async function loadIndex(path: string, opts: { view?: boolean } = {}): Promise<AnyIndex> {
-  const head = magicOf(readHead(path, 8));
-  if (head === "CLIPFLAT") return FlatIndex.load(path);
-  if (head === "CLIP_IVF") return IvfIndex.load(path);
-  if (tailMagic(path) === "CLIPHNSW") return HnswIndex.load(path, { view: opts.view });
-  throw corrupt(path, "not a clipdb index file (no Flat, IVF or HNSW magic)");
+  return fileKind(path).load(path, opts);
 }
 
 /**
@@ -131,11 +94,7 @@ export async function loadIndex(path: string, opts: { view?: boolean } = {}): Pr
  * the file is missing, truncated or foreign. Per-list and graph checksums are checked on load.
  */
 export function checkIndexFile(path: string): void {
-  const head = magicOf(readHead(path, 8));
-  if (head === "CLIPFLAT") return;
-  if (head === "CLIP_IVF") return openIvf(path).pending.close();
-  if (tailMagic(path) === "CLIPHNSW") return HnswIndex.check(path);
-  throw corrupt(path, "not a clipdb index file (no Flat, IVF or HNSW magic)");
+  fileKind(path).check(path);
 }
 
 function tailMagic(path: string): string {

@@ -2,6 +2,7 @@ import { ClipdbError } from "../core/errors.js";
 import type { Modality, VectorIndex } from "../core/types.js";
 import type { LocalIndexes } from "./plan.js";
 import { hitAtK, percentile, recallAtK, recallVsExact } from "./metrics.js";
+import { paramOf } from "./kinds.js";
 
 /** A retrieval direction: captions query images (t2i) or images query captions (i2t). */
 export type Direction = "t2i" | "i2t";
@@ -14,11 +15,11 @@ export interface EvalConfig {
   ks: number[];
   /** hit@k cut-offs (the seed study's measure); default [1, 10, 100, 1000]. */
   hitKs: number[];
-  /** Indexes evaluated; exact always runs, as the reference. */
-  indexes: ("exact" | "ivf" | "hnsw")[];
-  /** IVF settings swept; default [1, 2, 4, 8, 16, 32]. */
+  /** Indexes evaluated, by kind name ("ivf", "hnsw"; see kinds.ts); exact always runs, as the reference. */
+  indexes: string[];
+  /** Settings swept for kinds whose parameter is nprobe (IVF); default [1, 2, 4, 8, 16, 32]. */
   nprobes: number[];
-  /** HNSW settings swept; default [16, 32, 64, 128]. */
+  /** Settings swept for kinds whose parameter is ef (HNSW); default [16, 32, 64, 128]. */
   efs: number[];
   /** Queries per direction, the first by offset; default all. Fewer is faster and noisier. */
   limit?: number;
@@ -37,12 +38,22 @@ export interface EvalRow {
   [metric: string]: number;
 }
 
-/** Results of one direction. */
-export interface DirectionReport {
-  queries: number;
-  exact: EvalRow;
-  ivf: EvalRow[];
-  hnsw: EvalRow[];
+/**
+ * Results of one direction: `queries`, the `exact` row, and one list of rows per evaluated kind
+ * under its name (`ivf`, `hnsw`), each row led by its setting (`{ nprobe: 8, ... }`). Empty when
+ * the kind is not built. Read a kind's rows with `rowsOf`.
+ */
+export type DirectionReport = { queries: number; exact: EvalRow } & { [kind: string]: EvalRow[] | EvalRow | number };
+
+/** The rows of kind `name` in a direction's report (empty when it was not evaluated). */
+export function rowsOf(d: DirectionReport, name: string): EvalRow[] {
+  const rows = d[name];
+  return Array.isArray(rows) ? rows : [];
+}
+
+/** The sweep of a parameter key in a config: nprobes for nprobe, efs for ef. */
+export function sweepOf(cfg: EvalConfig, key: "nprobe" | "ef"): number[] {
+  return key === "nprobe" ? cfg.nprobes : cfg.efs;
 }
 
 /** The whole report; `t2i` / `i2t` present when evaluated. */
@@ -103,7 +114,7 @@ function runPass(index: VectorIndex, qs: Float32Array[], k: number, opts: { npro
 const round = (x: number, d = 4) => Math.round(x * 10 ** d) / 10 ** d;
 
 /**
- * Evaluates exact search and every IVF and HNSW setting on the collection's pairs, per direction.
+ * Evaluates exact search and every setting of each evaluated kind (IVF, HNSW, …) on the collection's pairs, per direction.
  * Latency is timed on a pass with k = max(ks); hit@k uses a second, untimed pass with
  * k = max(hitKs) when that is larger (for HNSW that pass searches with ef >= k, so its hit@k is
  * measured at a larger ef than the row's). Cost per query (`scanned_frac`) is the mean fraction of
@@ -140,9 +151,15 @@ export function evaluate(data: EvalData, cfg: EvalConfig): EvalReport {
       return { row, pass };
     };
     const ex = measure(set.flat, {});
-    const d: DirectionReport = { queries: queries.length, exact: ex.row, ivf: [], hnsw: [] };
-    if (cfg.indexes.includes("ivf") && set.ivf) for (const nprobe of cfg.nprobes) d.ivf.push({ nprobe, ...measure(set.ivf, { nprobe }, ex.pass).row });
-    if (cfg.indexes.includes("hnsw") && set.hnsw) for (const ef of cfg.efs) d.hnsw.push({ ef, ...measure(set.hnsw, { ef }, ex.pass).row });
+    const d: DirectionReport = { queries: queries.length, exact: ex.row };
+    for (const name of cfg.indexes) {
+      const param = paramOf(name);
+      if (name === "exact" || !param) continue;
+      const rows: EvalRow[] = [];
+      const idx = set.ann[name];
+      if (idx) for (const v of sweepOf(cfg, param.key)) rows.push({ [param.key]: v, ...measure(idx, { [param.key]: v }, ex.pass).row });
+      d[name] = rows;
+    }
     report[dir] = d;
   }
   return report;

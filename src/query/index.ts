@@ -6,3 +6,4 @@ export * from "./tune.js";
 export * from "./relevance.js";
 export * from "./combine.js";
 export * from "./prompts.js";
+export * from "./kinds.js";

@@ -1,12 +1,13 @@
 import { ClipdbError } from "../core/errors.js";
 import type { Hits, Modality, SearchOptions, VectorIndex } from "../core/types.js";
+import { annNames } from "./kinds.js";
 
-/** Which index answers a query. */
-export type IndexKind = "exact" | "ivf" | "hnsw";
+/** Which index answers a query: "exact", or the name of a registered kind ("ivf", "hnsw"; see kinds.ts). */
+export type IndexKind = string;
 
 /**
- * Which index a query asks for: one kind, or "auto" (the default): per modality, the built HNSW
- * (else IVF) index once the modality holds more than AUTO_EXACT_BELOW vectors, exact below that
+ * Which index a query asks for: one kind, or "auto" (the default): per modality, the built kind
+ * of lowest auto rank (HNSW, else IVF) once the modality holds more than AUTO_EXACT_BELOW vectors, exact below that
  * and when none is built, as Qdrant's `full_scan_threshold`.
  */
 export type IndexChoice = IndexKind | "auto";
@@ -36,11 +37,10 @@ export interface PlanIndex {
   search(q: Float32Array, k: number, opts?: SearchOptions): Hits | Promise<Hits>;
 }
 
-/** The indexes of one modality: the exact index always, IVF and HNSW when built. */
+/** The indexes of one modality: the exact index always, and the built kinds by name ("ivf", "hnsw"). */
 export interface IndexesOf<I> {
   flat: PreparedIndex<I>;
-  ivf?: I;
-  hnsw?: I;
+  ann: Partial<Record<string, I>>;
 }
 
 /** What a query plan runs on (in-memory indexes, or a store's pushed-down ones). */
@@ -57,7 +57,7 @@ export interface PlanInput {
   k: number;
   /** Modalities searched, in order; results are merged by score. */
   modalities: Modality[];
-  /** Requested index; "exact" and "auto" always work, "ivf" and "hnsw" need a built index. */
+  /** Requested index; "exact" and "auto" always work, a kind's name ("ivf", "hnsw") needs that index built. */
   index: IndexChoice;
   nprobe?: number;
   ef?: number;
@@ -95,8 +95,8 @@ export async function runPlan(indexes: Map<Modality, ModalityIndexes>, p: PlanIn
   // Over several modalities, an index asked for by name must exist for one of them at least; the
   // others (say, a few texts added after the image index was built) are searched exactly.
   const want = p.index;
-  const named = want === "ivf" || want === "hnsw" ? want : undefined;
-  const some = named !== undefined && p.modalities.some((m) => indexes.get(m)?.[named]);
+  const named = want === "exact" || want === "auto" ? undefined : want;
+  const some = named !== undefined && p.modalities.some((m) => indexes.get(m)?.ann[named]);
   for (const modality of p.modalities) {
     const set = indexes.get(modality);
     if (!set) continue;
@@ -104,7 +104,7 @@ export async function runPlan(indexes: Map<Modality, ModalityIndexes>, p: PlanIn
     if (set.flat.size === 0) continue;
     const cands = p.candidates?.get(modality);
     if (cands && cands.length === 0) continue;
-    const fallback = named !== undefined && p.modalities.length > 1 && some && !set[named];
+    const fallback = named !== undefined && p.modalities.length > 1 && some && !set.ann[named];
     const { index, kind } = chooseIndex(set, modality, fallback ? "exact" : want, cands);
     if (index === set.flat) await set.flat.prepare?.(true);
     if (kind !== "exact") answered = kind;
@@ -133,11 +133,11 @@ function chooseIndex(
 ): { index: PlanIndex; kind: IndexKind } {
   if (want === "exact") return { index: set.flat, kind: "exact" };
   if (want === "auto") {
-    const kind = set.hnsw ? "hnsw" : set.ivf ? "ivf" : "exact";
-    if (kind === "exact" || set.flat.size <= AUTO_EXACT_BELOW || (cands && cands.length <= EXACT_FILTER_THRESHOLD)) return { index: set.flat, kind: "exact" };
-    return { index: set[kind]!, kind };
+    const kind = annNames().find((n) => set.ann[n]);
+    if (kind === undefined || set.flat.size <= AUTO_EXACT_BELOW || (cands && cands.length <= EXACT_FILTER_THRESHOLD)) return { index: set.flat, kind: "exact" };
+    return { index: set.ann[kind]!, kind };
   }
-  const ann = want === "ivf" ? set.ivf : set.hnsw;
+  const ann = set.ann[want];
   if (!ann) throw new ClipdbError("INDEX_NOT_BUILT", { type: want, modality });
   if (cands && cands.length <= EXACT_FILTER_THRESHOLD) return { index: set.flat, kind: "exact" };
   return { index: ann, kind: want };

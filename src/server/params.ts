@@ -1,5 +1,6 @@
 import { ClipdbError } from "../core/errors.js";
 import type { IndexChoice, QueryInput, SearchParams } from "../collection/types.js";
+import { indexChoices } from "../collection/index.js";
 import { MAX_K } from "./schemas.js";
 import { parseMinRelevance } from "../query/relevance.js";
 import { parseTerms } from "./terms.js";
@@ -66,7 +67,7 @@ export function parseSearchParams(raw: RawSearchOptions): SearchParams {
   if (k !== undefined) params.k = k;
   const modality = oneOf("modality", raw.modality, ["image", "text", "any"] as const);
   if (modality !== undefined) params.modality = modality;
-  const index = oneOf<IndexChoice>("index", raw.index, ["auto", "exact", "ivf", "hnsw"]);
+  const index = oneOf<IndexChoice>("index", raw.index, indexChoices());
   if (index !== undefined) params.index = index;
   const nprobe = int("nprobe", raw.nprobe, 1, 65536);
   if (nprobe !== undefined) params.nprobe = nprobe;

@@ -3,6 +3,7 @@
  * them, and @fastify/swagger turns them into /openapi.json (OpenAPI 3.1, so `type: [..., "null"]`
  * is valid). Limits here are the API's limits: k ≤ 1000, text ≤ 4096 characters, vector ≤ 8192 dims.
  */
+import { annNames, indexChoices } from "../collection/index.js";
 
 /** Largest k a search may ask for. */
 export const MAX_K = 1000;
@@ -20,9 +21,8 @@ const searchOptionProps = {
   },
   index: {
     type: "string",
-    enum: ["auto", "exact", "ivf", "hnsw"],
-    description:
-      "Index that answers: auto (default: the built HNSW, else IVF, index once a modality holds more than 10,000 vectors, exact below), exact (brute force), ivf or hnsw (need `clipdb index build`).",
+    enum: indexChoices(),
+    description: `Index that answers: auto (default: the built HNSW, else IVF, index once a modality holds more than 10,000 vectors, exact below), exact (brute force), ${annNames().join(" or ")} (need \`clipdb index build\`; GET /api/v1/stats lists the kinds and what is built).`,
   },
   nprobe: { type: "integer", minimum: 1, maximum: 65536, description: "IVF lists probed; default 16 or the tuned value. Higher is slower and more exact." },
   ef: { type: "integer", minimum: 1, maximum: 100000, description: "HNSW search breadth; default 64 or the tuned value. Higher is slower and more exact." },
@@ -119,7 +119,7 @@ export const searchResponse = {
   properties: {
     results: { type: "array", items: hitSchema },
     ms: { type: "number", description: "Server-side time of the search, embedding included." },
-    index: { type: "string", enum: ["exact", "ivf", "hnsw"] },
+    index: { type: "string", enum: ["exact", ...annNames()] },
     scanned: { type: "integer", description: "Vectors scored for this query." },
   },
 } as const;
@@ -155,7 +155,7 @@ export const addResponse = {
 /** Response of GET /api/v1/stats. */
 export const statsResponse = {
   type: "object",
-  required: ["images", "texts", "pairs", "dim", "model", "indexes", "bytes"],
+  required: ["images", "texts", "pairs", "dim", "model", "indexes", "kinds", "bytes"],
   properties: {
     images: { type: "integer" },
     texts: { type: "integer" },
@@ -163,12 +163,28 @@ export const statsResponse = {
     dim: { type: ["integer", "null"] },
     model: nullableString,
     bytes: { type: "integer" },
+    kinds: {
+      type: "array",
+      description: "The index kinds this collection's store can build and search, in auto order.",
+      items: {
+        type: "object",
+        required: ["name", "kind", "param", "default", "describe"],
+        properties: {
+          name: { type: "string", description: "What `index` takes." },
+          kind: { type: "string" },
+          param: { type: ["string", "null"], description: "Its search parameter (nprobe, ef)." },
+          default: { type: ["number", "null"] },
+          describe: { type: "string" },
+        },
+      },
+    },
     indexes: {
       type: "array",
       items: {
         type: "object",
         properties: {
-          type: { type: "string" },
+          type: { type: "string", description: "The kind's name, as `index` takes it (hnsw, ivf)." },
+          kind: { type: "string", description: "The registered kind: hnsw, ivf (clipdb files), pgvector-hnsw, pgvector-ivfflat (inside Postgres)." },
           modality: { type: "string" },
           spec: { type: "string" },
           size: { type: "integer" },

@@ -11,8 +11,57 @@ import type { Modality } from "../core/types.js";
 import type { PgNames } from "./pg-schema.js";
 import { fromDriver } from "./pg-url.js";
 
-/** An approximate pgvector index kind. */
-export type PgIndexType = "hnsw" | "ivf";
+/**
+ * One pgvector access method as the store builds and queries it: the SQL of its index, the
+ * settings a query sets first (`SET LOCAL`, so they apply to that query alone), and its spec
+ * string read back from the index definition. The collection layer's pgvector kinds
+ * (src/collection/pg-kinds.ts) name these by their key.
+ */
+interface PgMethod {
+  /** `USING ...` of CREATE INDEX, and the spec it makes, from the build parameters. */
+  using(ops: string, p: { m?: number; efConstruction?: number; lists?: number }): { using: string; spec: string };
+  /** The spec string of a built index, from pg_get_indexdef. */
+  specOf(def: string): string;
+  /** SET LOCAL statements before a query (`filtered`: candidates or an exclusion). */
+  settings(o: PgSearchOptions, k: number, filtered: boolean): string[];
+  /**
+   * The condition that ties a query to this kind's index. Every kind is a partial index on the same
+   * column; with two built, Postgres would pick either by cost (an HNSW query at ef_search 160 was
+   * planned on the IVFFlat index), so each index carries a predicate only its own queries imply:
+   * offsets are never negative, so the condition is always true and filters nothing.
+   */
+  tag: string;
+}
+
+const METHODS = {
+  hnsw: {
+    using(ops, p) {
+      const m = Math.floor(p.m ?? 16);
+      const efc = Math.floor(p.efConstruction ?? 64);
+      return { spec: `HNSW${m}`, using: `hnsw (embedding ${ops}) WITH (m = ${m}, ef_construction = ${efc})` };
+    },
+    specOf: (def) => `HNSW${/\bm\s*=\s*'?(\d+)/.exec(def)?.[1] ?? 16}`,
+    settings: (o, k, filtered) => [`SET LOCAL hnsw.ef_search = ${Math.max(k, Math.floor(o.ef ?? 64))}`, ...(filtered ? ["SET LOCAL hnsw.iterative_scan = relaxed_order"] : [])],
+    tag: `"offset" <> -1`,
+  },
+  ivf: {
+    using(ops, p) {
+      const lists = Math.max(1, Math.floor(p.lists ?? 1));
+      return { spec: `IVF${lists},Flat`, using: `ivfflat (embedding ${ops}) WITH (lists = ${lists})` };
+    },
+    specOf: (def) => `IVF${/\blists\s*=\s*'?(\d+)/.exec(def)?.[1] ?? 100},Flat`,
+    settings: (o, _k, filtered) => [`SET LOCAL ivfflat.probes = ${Math.max(1, Math.floor(o.probes ?? 16))}`, ...(filtered ? ["SET LOCAL ivfflat.iterative_scan = relaxed_order"] : [])],
+    tag: `"offset" <> -2`,
+  },
+} satisfies Record<string, PgMethod>;
+
+/** A pgvector index kind as the store names it (`items_<type>_<modality>`): "hnsw" (HNSW) or "ivf" (IVFFlat). */
+export type PgIndexType = keyof typeof METHODS;
+
+/** Whether `type` names a pgvector index kind of the store. */
+export const isPgIndexType = (type: string): type is PgIndexType => Object.hasOwn(METHODS, type);
+
+const NAME_RE = new RegExp(`^items_(${Object.keys(METHODS).join("|")})_(image|text)$`);
 
 /** A pgvector index of the collection. */
 export interface PgIndexInfo {
@@ -27,8 +76,8 @@ export interface PgIndexInfo {
 /** What a pushed-down search asks for. */
 export interface PgSearchOptions {
   modality: Modality;
-  /** "exact" scans (never uses an index); "hnsw"/"ivf" use that pgvector index. */
-  index: "exact" | PgIndexType;
+  /** "exact" scans (never uses an index); a PgIndexType ("hnsw", "ivf") uses that pgvector index. */
+  index: string;
   /** HNSW candidate list (`hnsw.ef_search`, at least k); default 64. */
   ef?: number;
   /** IVFFlat lists probed (`ivfflat.probes`); default 16. */
@@ -43,13 +92,6 @@ const MODALITIES: Modality[] = ["image", "text"];
 const quoteId = (id: string): string => `"${id.replace(/"/g, '""')}"`;
 const indexName = (type: PgIndexType, modality: Modality): string => `items_${type}_${modality}`;
 
-/**
- * The condition that ties a query to one kind of index. Both kinds are partial indexes on the same
- * column; with both built, Postgres would pick either by cost (an HNSW query at ef_search 160 was
- * planned on the IVFFlat index), so each index carries a predicate that only its own queries
- * imply: offsets are never negative, so the condition is always true and filters nothing.
- */
-const KIND_TAG: Record<PgIndexType, string> = { hnsw: `"offset" <> -1`, ivf: `"offset" <> -2` };
 
 async function q<R extends pg.QueryResultRow>(client: pg.PoolClient, text: string, values: unknown[] = []): Promise<pg.QueryResult<R>> {
   try {
@@ -77,14 +119,11 @@ export async function searchVectors(client: pg.PoolClient, n: PgNames, query: Fl
   }
   // Exact: a second sort key keeps the planner off the (single-key) ANN indexes.
   let order = `embedding <#> $1::${n.vector}, "offset"`;
-  if (o.index !== "exact") conds.push(KIND_TAG[o.index]);
-  if (o.index === "hnsw") {
-    await q(client, `SET LOCAL hnsw.ef_search = ${Math.max(k, Math.floor(o.ef ?? 64))}`);
-    if (o.candidates || o.exclude !== undefined) await q(client, "SET LOCAL hnsw.iterative_scan = relaxed_order");
-    order = `embedding <#> $1::${n.vector}`;
-  } else if (o.index === "ivf") {
-    await q(client, `SET LOCAL ivfflat.probes = ${Math.max(1, Math.floor(o.probes ?? 16))}`);
-    if (o.candidates || o.exclude !== undefined) await q(client, "SET LOCAL ivfflat.iterative_scan = relaxed_order");
+  if (o.index !== "exact") {
+    if (!isPgIndexType(o.index)) throw new ClipdbError("INVALID_ARGUMENT", { name: "index", reason: `'${o.index}' is not exact or ${Object.keys(METHODS).join(" or ")}` });
+    const method: PgMethod = METHODS[o.index];
+    conds.push(method.tag);
+    for (const sql of method.settings(o, k, o.candidates !== undefined || o.exclude !== undefined)) await q(client, sql);
     order = `embedding <#> $1::${n.vector}`;
   }
   const r = await q<{ offset: string; score: number }>(
@@ -105,21 +144,11 @@ export async function searchVectors(client: pg.PoolClient, n: PgNames, query: Fl
 export async function buildVectorIndex(client: pg.PoolClient, n: PgNames, type: PgIndexType, modality: Modality, p: { m?: number; efConstruction?: number; lists?: number }): Promise<string> {
   const name = indexName(type, modality);
   const ops = n.vector.replace(/vector$/, "vector_ip_ops");
+  const method: PgMethod = METHODS[type];
+  const { using, spec } = method.using(ops, p);
   await q(client, `DROP INDEX IF EXISTS ${quoteId(n.schema)}.${name}`);
-  let spec: string;
-  let using: string;
-  if (type === "hnsw") {
-    const m = Math.floor(p.m ?? 16);
-    const efc = Math.floor(p.efConstruction ?? 64);
-    spec = `HNSW${m}`;
-    using = `hnsw (embedding ${ops}) WITH (m = ${m}, ef_construction = ${efc})`;
-  } else {
-    const lists = Math.max(1, Math.floor(p.lists ?? 1));
-    spec = `IVF${lists},Flat`;
-    using = `ivfflat (embedding ${ops}) WITH (lists = ${lists})`;
-  }
   try {
-    await q(client, `CREATE INDEX ${name} ON ${n.items} USING ${using} WHERE modality = '${modality}' AND ${KIND_TAG[type]}`);
+    await q(client, `CREATE INDEX ${name} ON ${n.items} USING ${using} WHERE modality = '${modality}' AND ${method.tag}`);
   } catch (e) {
     const code = (e as { code?: string; cause?: { code?: string } }).code ?? (e as { cause?: { code?: string } }).cause?.code;
     if (code === "54000" || /maintenance_work_mem|memory required/i.test(String((e as Error).message))) {
@@ -136,6 +165,7 @@ export async function buildVectorIndex(client: pg.PoolClient, n: PgNames, type: 
 
 /** Drops the pgvector indexes of `type` (both modalities). */
 export async function dropVectorIndex(client: pg.PoolClient, n: PgNames, type: PgIndexType): Promise<void> {
+  if (!isPgIndexType(type)) return;
   for (const m of MODALITIES) await q(client, `DROP INDEX IF EXISTS ${quoteId(n.schema)}.${indexName(type, m)}`);
 }
 
@@ -145,16 +175,14 @@ export async function vectorIndexes(client: pg.PoolClient, n: PgNames): Promise<
     client,
     `SELECT c.relname AS name, pg_get_indexdef(c.oid) AS def, pg_relation_size(c.oid) AS bytes
        FROM pg_class c JOIN pg_namespace s ON s.oid = c.relnamespace
-      WHERE s.nspname = $1 AND c.relkind = 'i' AND c.relname ~ '^items_(hnsw|ivf)_(image|text)$'
+      WHERE s.nspname = $1 AND c.relkind = 'i' AND c.relname ~ $2
       ORDER BY c.relname`,
-    [n.schema],
+    [n.schema, NAME_RE.source],
   );
   return r.rows.map((row) => {
-    const [, type, modality] = /^items_(hnsw|ivf)_(image|text)$/.exec(row.name)!;
-    const m = /\bm\s*=\s*'?(\d+)/.exec(row.def)?.[1];
-    const lists = /\blists\s*=\s*'?(\d+)/.exec(row.def)?.[1];
-    const spec = type === "hnsw" ? `HNSW${m ?? 16}` : `IVF${lists ?? 100},Flat`;
-    return { type: type as PgIndexType, modality: modality as Modality, spec, bytes: Number(row.bytes) };
+    const [, type, modality] = NAME_RE.exec(row.name)!;
+    const method: PgMethod = METHODS[type as PgIndexType];
+    return { type: type as PgIndexType, modality: modality as Modality, spec: method.specOf(row.def), bytes: Number(row.bytes) };
   });
 }
 

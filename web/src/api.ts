@@ -1,7 +1,8 @@
 /** The UI's client of the clipdb HTTP API (/api/v1). The UI talks to HTTP only. */
 
 export type Modality = "image" | "text";
-export type IndexKind = "auto" | "exact" | "ivf" | "hnsw";
+/** "auto", "exact", or the name of an index kind the server offers (Stats.kinds: "hnsw", "ivf"). */
+export type IndexKind = string;
 
 /** One search hit, as /api/v1/search returns it. */
 export interface Hit {
@@ -40,7 +41,9 @@ export interface Stats {
   pairs: number;
   dim: number | null;
   model: string | null;
-  indexes: { type: "ivf" | "hnsw"; modality: Modality; spec: string; size: number; pending: number; damaged?: string }[];
+  indexes: { type: string; kind: string; modality: Modality; spec: string; size: number; pending: number; damaged?: string }[];
+  /** The index kinds the server's store can build and search, in auto order. */
+  kinds: { name: string; kind: string; param: "nprobe" | "ef" | null; default: number | null; describe: string }[];
   bytes: number;
 }
 

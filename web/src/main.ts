@@ -68,16 +68,55 @@ function clampInt(input: HTMLInputElement, fallback: number): number {
 function options(): SearchOptions {
   const index = (radio("index") || "auto") as IndexKind;
   const opts: SearchOptions = { k: clampInt(el.k, 24), modality: (radio("modality") || "image") as SearchOptions["modality"], index };
-  if (index === "ivf") opts.nprobe = clampInt(el.nprobe, 16);
-  if (index === "hnsw") opts.ef = clampInt(el.ef, 64);
+  const kind = kindOf(index);
+  if (kind?.param) opts[kind.param] = clampInt(paramInputs()[kind.param].input, kind.default ?? 16);
   return opts;
 }
 
-/** Shows nprobe for IVF and ef for HNSW only. */
+/** The input of each search parameter a kind may have. */
+function paramInputs(): Record<"nprobe" | "ef", { field: HTMLElement; input: HTMLInputElement }> {
+  return { nprobe: { field: el.nprobeField, input: el.nprobe }, ef: { field: el.efField, input: el.ef } };
+}
+
+/** The kind the server reports under `name`, if any. */
+function kindOf(name: string): Stats["kinds"][number] | undefined {
+  return stats?.kinds.find((k) => k.name === name);
+}
+
+/** Shows the search parameter of the selected kind only (nprobe for IVF, ef for HNSW). */
 function syncIndexFields(): void {
-  const index = radio("index");
-  el.nprobeField.hidden = index !== "ivf";
-  el.efField.hidden = index !== "hnsw";
+  const param = kindOf(radio("index"))?.param;
+  for (const [key, { field }] of Object.entries(paramInputs())) field.hidden = key !== param;
+}
+
+/**
+ * One radio per index kind the server reports, after Auto and Exact: enabled when built (and not
+ * damaged) for some modality, otherwise disabled with how to build it.
+ */
+function renderKinds(s: Stats): void {
+  const group = document.querySelector<HTMLFieldSetElement>("#index")!;
+  const selected = radio("index");
+  for (const old of group.querySelectorAll("label[data-kind]")) old.remove();
+  for (const k of s.kinds) {
+    const label = document.createElement("label");
+    label.dataset.kind = k.name;
+    const input = document.createElement("input");
+    input.type = "radio";
+    input.name = "index";
+    input.value = k.name;
+    const built = s.indexes.some((i) => i.type === k.name && !i.damaged);
+    input.disabled = !built;
+    input.checked = built && selected === k.name;
+    label.title = built ? k.describe : `No ${k.name.toUpperCase()} index yet: run 'clipdb index build --type ${k.name}' (${k.describe})`;
+    const span = document.createElement("span");
+    span.textContent = k.name.toUpperCase();
+    label.append(input, span);
+    input.addEventListener("change", () => {
+      syncIndexFields();
+      if (query) void run();
+    });
+    group.append(label);
+  }
 }
 
 /** The chip in the search bar that shows an image or item query. */
@@ -252,21 +291,17 @@ async function loadStats(): Promise<void> {
     badge(shortName(model), "stat-model", `Model: ${model}`),
     stats.dim ? badge(`${stats.dim}-d`, "stat-minor", "Vector dimension") : document.createTextNode(""),
   );
-  for (const type of ["ivf", "hnsw"] as const) {
-    const input = document.querySelector<HTMLInputElement>(`input[name="index"][value="${type}"]`);
-    if (!input) continue;
-    const built = stats.indexes.some((i) => i.type === type && !i.damaged);
-    input.disabled = !built;
-    const label = input.closest("label");
-    if (label) label.title = built ? "" : `No ${type.toUpperCase()} index yet: run 'clipdb index build --type ${type}'`;
-  }
+  renderKinds(stats);
+  // The URL may name a kind that had no radio before the kinds were known.
+  const wanted = new URLSearchParams(location.search).get("index");
+  if (wanted && wanted !== radio("index")) setRadio("index", wanted);
   if (radio("index") === "" || (document.querySelector<HTMLInputElement>('input[name="index"]:checked')?.disabled ?? false)) {
     setRadio("index", "auto");
   }
-  const missing = (["ivf", "hnsw"] as const).filter((t) => !stats!.indexes.some((i) => i.type === t));
+  const missing = stats.kinds.map((k) => k.name).filter((t) => !stats!.indexes.some((i) => i.type === t));
   el.indexHint.hidden = missing.length === 0;
   const code = document.createElement("code");
-  code.textContent = `clipdb index build --type ${missing[0] ?? "ivf"}`;
+  code.textContent = `clipdb index build --type ${missing[0] ?? ""}`;
   el.indexHint.replaceChildren(
     `${missing.map((t) => t.toUpperCase()).join(" and ")} ${missing.length > 1 ? "need an index" : "needs an index"}: run `,
     code,
