@@ -2,7 +2,7 @@ import { readFileSync, existsSync } from "node:fs";
 import { extname } from "node:path";
 import { ClipdbError } from "../core/errors.js";
 import { parseF32, parseNpy } from "../core/npy.js";
-import type { Collection, IndexChoice, QueryInput, SearchResult } from "../collection/index.js";
+import { countsScanned, type Collection, type IndexChoice, type QueryInput, type SearchResult } from "../collection/index.js";
 import { clip, table } from "./output.js";
 import { termsNeedModel, termsOf, type TermFlags } from "./terms.js";
 
@@ -89,7 +89,7 @@ export function searchJson(r: SearchResult, modelLoadMs?: number): object {
  */
 export function searchTable(r: SearchResult, modelLoadMs?: number): string {
   const load = modelLoadMs === undefined ? "" : `; model loaded in ${modelLoadMs.toFixed(0)} ms`;
-  const scored = r.index === "hnsw" ? "vectors scored n/a" : `${r.scanned} vectors scored`;
+  const scored = countsScanned(r.index) ? `${r.scanned} vectors scored` : "vectors scored n/a";
   const summary = `in ${r.ms.toFixed(1)} ms (${r.index}, ${scored}${load})`;
   if (!r.results.length) return `no results ${summary}`;
   const rows = r.results.map((h) => [h.rank, clip(h.id, 40), h.modality, h.score.toFixed(4), h.relevance.toFixed(2), clip(h.path ?? h.text ?? "", 70)]);

@@ -4,5 +4,5 @@ export { defaultNlist, COMPACT_MIN, COMPACT_FRACTION, type BuildOptions, type In
 export { ownCaptions } from "./ingest.js";
 export type { VectorImport } from "./import.js";
 export type { EvalConfig, EvalReport, EvalRow, DirectionReport, TunePoint } from "../query/index.js";
-export { annNames, annKinds, annKind, paramOf, indexChoices, rowsOf, sweepOf, type AnnKind, type KindParam, type KindStore } from "../query/index.js";
+export { annNames, annKinds, annKind, countsScanned, paramOf, indexChoices, rowsOf, sweepOf, type AnnKind, type KindParam, type KindStore } from "../query/index.js";
 export { kindsOf, registerLocalKind, registerPgKind, localKind, pgKind, type LocalKind, type PgKind } from "./kinds.js";

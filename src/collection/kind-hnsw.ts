@@ -12,6 +12,7 @@ export const hnswLocal: LocalKind = {
   id: "hnsw",
   name: "hnsw",
   store: "sqlite",
+  countsScanned: false,
   autoRank: 1,
   describe: `HNSW graph in a clipdb file; M ${DEFAULT_M} by default, search breadth ef`,
   param: { key: "ef", default: 64, help: "HNSW search breadth; higher is slower and more exact", tune: [10, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512, 1024] },

@@ -23,6 +23,7 @@ export const ivfLocal: LocalKind = {
   id: "ivf",
   name: "ivf",
   store: "sqlite",
+  countsScanned: true,
   autoRank: 2,
   describe: "IVF-Flat lists in a clipdb file; about 4·√n lists by default, lists probed nprobe",
   param: { key: "nprobe", default: 16, help: "IVF lists probed; higher is slower and more exact", tune: [1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512, 768, 1024, 2048, 4096] },

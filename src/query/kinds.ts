@@ -41,6 +41,8 @@ export interface AnnKind {
   readonly param: KindParam;
   /** Order under "auto": the built kind with the lowest rank answers (HNSW 1, IVF 2). */
   readonly autoRank: number;
+  /** Whether its searches count the vectors they score (IVF lists do; a graph search does not: "n/a"). */
+  readonly countsScanned: boolean;
   /** One line for status, help and the UI ("HNSW graph (clipdb file), M 32 by default"). */
   readonly describe: string;
 }
@@ -84,6 +86,11 @@ export function requireKind(name: string, store: KindStore, what = "type"): AnnK
   if (k) return k;
   const names = annKinds(store).map((x) => x.name);
   throw new ClipdbError("INVALID_ARGUMENT", { name: what, reason: `'${name}' is not ${names.join(" or ")}`, hint: `Index kinds of a ${store === "postgres" ? "Postgres" : "SQLite"} collection: ${annKinds(store).map((x) => `${x.name} (${x.describe})`).join("; ")}.` });
+}
+
+/** Whether a search answered by `index` ("exact" or a kind's name) reports the vectors it scored. */
+export function countsScanned(index: string): boolean {
+  return index === "exact" || annKinds().some((k) => k.name === index && k.countsScanned);
 }
 
 /** The parameter key of the kind named `name` (the same for every store serving it), or undefined. */

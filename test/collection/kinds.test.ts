@@ -42,7 +42,7 @@ describe("the collection's kind registry", () => {
     expect(indexChoices().slice(0, 4)).toEqual(["auto", "exact", "hnsw", "ivf"]);
     expect(kindsOf("sqlite").map((k) => [k.name, k.kind, k.param])).toEqual([["hnsw", "hnsw", "ef"], ["ivf", "ivf", "nprobe"]]);
     expect(kindsOf("postgres").map((k) => [k.name, k.kind, k.param])).toEqual([["hnsw", "pgvector-hnsw", "ef"], ["ivf", "pgvector-ivfflat", "nprobe"]]);
-    const base = { store: "sqlite" as const, autoRank: 9, describe: "x", param: { key: "ef" as const, default: 1, help: "", tune: [1] } };
+    const base = { store: "sqlite" as const, autoRank: 9, countsScanned: true, describe: "x", param: { key: "ef" as const, default: 1, help: "", tune: [1] } };
     expect(() => registerAnnKind({ ...base, id: "a", name: "auto" })).toThrow(/may not be named/);
     expect(() => registerAnnKind({ ...base, id: "b", name: "hnsw" })).toThrow(/two index kinds named 'hnsw'/);
   });
@@ -54,6 +54,7 @@ describe("the collection's kind registry", () => {
       name: "graph8",
       store: "sqlite",
       autoRank: 0,
+      countsScanned: false,
       describe: "HNSW graph with M 8",
       param: { key: "ef", default: 64, help: "search breadth", tune: [8, 16, 32, 64, 128, 256] },
       async make(_store, _opts, _modality, offsets, xs) {
