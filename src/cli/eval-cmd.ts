@@ -1,7 +1,7 @@
 import { writeFileSync } from "node:fs";
 import type { Command } from "commander";
 import { ClipdbError } from "../core/errors.js";
-import { annNames, paramOf, rowsOf, type EvalReport, type EvalRow } from "../collection/index.js";
+import { annNames, paramOf, rowsOf, type AdaptedEval, type EvalReport, type EvalRow } from "../collection/index.js";
 import { common, int, print, withCollection } from "./common.js";
 import { table } from "./output.js";
 import { evalPlot } from "./plot.js";
@@ -44,6 +44,17 @@ export function evalTable(r: EvalReport): string {
   return out.join("\n");
 }
 
+/** The stored adapters' part of an eval: exact R@K without and with each, on all pairs and on the held-out ones. */
+export function adapterEvalTable(rows: AdaptedEval[]): string {
+  if (!rows.length) return "";
+  const f3 = (x: number) => x.toFixed(3);
+  const body = rows.flatMap((r) => [
+    [r.direction, "all pairs (includes those it was trained on)", r.queries, ...(["R@1", "R@5", "R@10"] as const).map((k) => `${f3(r.without[k])} → ${f3(r.with[k])}`)],
+    [r.direction, "held out when it was trained", r.heldOut.queries, ...(["R@1", "R@5", "R@10"] as const).map((k) => `${f3(r.heldOut.without[k])} → ${f3(r.heldOut.with[k])}`)],
+  ]);
+  return `\nstored query adapters, exact search without → with (search applies them by default)\n${table(["direction", "queries", "n", "R@1", "R@5", "R@10"], body)}`;
+}
+
 /** Registers `clipdb eval` and `clipdb index tune`. */
 export function registerEval(program: Command, index: Command): void {
   common(program.command("eval"), false, true)
@@ -82,7 +93,7 @@ export function registerEval(program: Command, index: Command): void {
           writeFileSync(f.plot, evalPlot(report));
           console.error(`clipdb: wrote the plot to ${f.plot}`);
         }
-        print(f, report, () => [...report.notes.map((n) => `note: ${n}`), evalTable(report)].join("\n"));
+        print(f, report, () => [...report.notes.map((n) => `note: ${n}`), evalTable(report), adapterEvalTable(report.adapters)].filter(Boolean).join("\n"));
       });
     });
   common(index.command("tune"))

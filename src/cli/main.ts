@@ -9,6 +9,7 @@ import { collect } from "./terms.js";
 import { registerIndex } from "./index-cmd.js";
 import { registerServe } from "./serve.js";
 import { registerEval } from "./eval-cmd.js";
+import { registerAdapt } from "./adapt-cmd.js";
 import { EXIT, humanBytes, indexTable, reportError } from "./output.js";
 
 
@@ -70,6 +71,7 @@ common(program.command("search"), true)
   .option("--minus-text <text[:w]>", "subtract a text from the query (repeatable)", collect)
   .option("--minus-image <path[:w]>", "subtract an image from the query (repeatable)", collect)
   .option("--minus-item <id[:w]>", "subtract an item's vector from the query (repeatable)", collect)
+  .option("--no-adapt", "search with the model's own query vector, not the collection's stored adapter (clipdb adapt)")
   .action(async (f) => {
     await withCollection(f, false, async (col) => {
       const loadMs = await loadModelFor(col, f);
@@ -115,6 +117,7 @@ common(program.command("stats"))
 
 registerEval(program, registerIndex(program));
 registerServe(program);
+registerAdapt(program);
 
 // A usage mistake prints its one line and where the help is, not the whole help.
 const pointToHelp = (cmd: Command, path: string): void => {

@@ -21,6 +21,8 @@ export interface SearchFlags extends TermFlags {
   where?: string[];
   /** A relevance cutoff: a number in [0, 1] or "auto". */
   minRelevance?: string;
+  /** false with --no-adapt. */
+  adapt?: boolean;
 }
 
 /** Parses repeated `key=value` filters. */
@@ -65,7 +67,7 @@ export async function loadModelFor(col: Collection, f: SearchFlags): Promise<num
 /** Runs one search from CLI flags. */
 export function runSearch(col: Collection, f: SearchFlags): Promise<SearchResult> {
   if (!Number.isInteger(f.k) || f.k < 1) throw new ClipdbError("INVALID_ARGUMENT", { name: "k", reason: "must be a positive integer" });
-  return col.search(queryOf(f), { k: f.k, modality: f.modality, index: f.index, nprobe: f.nprobe, ef: f.ef, where: parseWhere(f.where), minRelevance: f.minRelevance as number | "auto" | undefined });
+  return col.search(queryOf(f), { k: f.k, modality: f.modality, index: f.index, nprobe: f.nprobe, ef: f.ef, where: parseWhere(f.where), minRelevance: f.minRelevance as number | "auto" | undefined, adapt: f.adapt });
 }
 
 /**
@@ -79,6 +81,7 @@ export function searchJson(r: SearchResult, modelLoadMs?: number): object {
     index: r.index,
     scanned: r.scanned,
     ...(modelLoadMs === undefined ? {} : { modelLoadMs }),
+    ...(r.adapted ? { adapted: r.adapted } : {}),
   };
 }
 
@@ -90,7 +93,7 @@ export function searchJson(r: SearchResult, modelLoadMs?: number): object {
 export function searchTable(r: SearchResult, modelLoadMs?: number): string {
   const load = modelLoadMs === undefined ? "" : `; model loaded in ${modelLoadMs.toFixed(0)} ms`;
   const scored = countsScanned(r.index) ? `${r.scanned} vectors scored` : "vectors scored n/a";
-  const summary = `in ${r.ms.toFixed(1)} ms (${r.index}, ${scored}${load})`;
+  const summary = `in ${r.ms.toFixed(1)} ms (${r.index}, ${scored}${r.adapted ? `, ${r.adapted} adapter` : ""}${load})`;
   if (!r.results.length) return `no results ${summary}`;
   const rows = r.results.map((h) => [h.rank, clip(h.id, 40), h.modality, h.score.toFixed(4), h.relevance.toFixed(2), clip(h.path ?? h.text ?? "", 70)]);
   return `${table(["rank", "id", "modality", "score", "relevance", "path/text"], rows)}\n${r.results.length} results ${summary}`;

@@ -16,6 +16,7 @@ import { PgIndexes } from "./pg-indexes.js";
 import { queryVector } from "./query-vector.js";
 import { RelevanceCalibrator, type Calibration } from "./relevance.js";
 import { importVectors, type VectorImport } from "./import.js";
+import { AdapterCache, adaptCollection, adaptQuery, directionOf, dropAdapters, evalAdapters, type AdaptedEval, type AdaptRunOptions } from "./adapt.js";
 import { contentHash, sniffImage } from "./files.js";
 import type {
   AddOptions, AddSummary, CollectionApi, CollectionStats, ImageBytes, ImageInput, IndexStatus, ItemView, ModelState,
@@ -55,6 +56,7 @@ const DB_FILE = "clipdb.sqlite";
 export class Collection implements CollectionApi {
   private embedderP?: Promise<Embedder>;
   private closed = false;
+  private readonly adapters = new AdapterCache();
   /** What this handle created at open (a new database, or its folder too), removed at close if nothing was stored. */
   private createdHere?: "database" | "folder";
 
@@ -245,8 +247,11 @@ export class Collection implements CollectionApi {
     const index: IndexChoice = params.index ?? (await this.store.getSetting<IndexChoice>("default_index")) ?? "auto";
     if (!indexChoices().includes(index)) throw new ClipdbError("INVALID_ARGUMENT", { name: "index", reason: `'${index}' is not ${indexChoices().join(", ")}` });
     if (dim === null) return { results: [], ms: performance.now() - t0, index: index === "auto" ? "exact" : index, scanned: 0 };
-    const { q, exclude, modality: queryModality } = await queryVector(this.store, () => this.embedder(), terms, dim);
+    const { q: q0, exclude, modality: queryModality } = await queryVector(this.store, () => this.embedder(), terms, dim);
     const modalities: Modality[] = modality === "any" ? ["image", "text"] : [modality];
+    let q = q0;
+    let adapted: SearchResult["adapted"];
+    if (params.adapt !== false) ({ q, adapted } = adaptQuery((await this.adapters.get(this.store)).adapters, directionOf(queryModality, modalities), q0));
     const sets = await this.indexes.forSearch(index, modalities);
     let candidates: Map<Modality, Uint32Array> | undefined;
     if (params.where && Object.keys(params.where).length) {
@@ -268,7 +273,23 @@ export class Collection implements CollectionApi {
       })
       .filter((h) => minRelevance === undefined || h.relevance >= minRelevance)
       .map((h, i) => ({ ...h, rank: i + 1 }));
-    return { results, ms: performance.now() - t0, index: plan.index, scanned: plan.scanned };
+    return { results, ms: performance.now() - t0, index: plan.index, scanned: plan.scanned, ...(adapted ? { adapted } : {}) };
+  }
+
+  /**
+   * Trains query adapters on the collection's pairs (`clipdb adapt`): holds out `holdout` of the
+   * images (default 0.2, seeded), trains one low-rank adapter per direction on the rest, and
+   * stores each one only when its held-out R@1 gain passes a paired bootstrap test (see
+   * AdaptOptions). Search applies stored adapters by default (SearchParams.adapt).
+   */
+  async adapt(opts: AdaptRunOptions = {}): Promise<Awaited<ReturnType<typeof adaptCollection>>> {
+    await this.refreshModel();
+    return adaptCollection(this.store, opts);
+  }
+
+  /** Removes the stored query adapters; returns the directions that were stored. */
+  dropAdapters(): Promise<("t2i" | "i2t")[]> {
+    return dropAdapters(this.store);
   }
 
   /** One item with its paired ids, or undefined. */
@@ -395,7 +416,7 @@ export class Collection implements CollectionApi {
    * setting. Indexes that are not built are built in memory for the run (not saved), with `build`
    * options (nlist, spill, m) when given. `notes` says which were built.
    */
-  async evaluate(cfg: Partial<EvalConfig> = {}, build: Omit<BuildOptions, "type"> = {}): Promise<EvalReport & { notes: string[] }> {
+  async evaluate(cfg: Partial<EvalConfig> = {}, build: Omit<BuildOptions, "type"> = {}): Promise<EvalReport & { notes: string[]; adapters: AdaptedEval[] }> {
     const full: EvalConfig = { ...DEFAULT_EVAL, ...cfg };
     const model = await this.refreshModel();
     if (!model) throw new ClipdbError("INVALID_ARGUMENT", { name: "collection", reason: "it is empty", hint: "Add captioned images first." });
@@ -419,7 +440,8 @@ export class Collection implements CollectionApi {
     const pairs = await this.store.pairs();
     const vectorOf = await this.vectorsOf([...pairs.image, ...pairs.text]);
     const report = evaluate({ sets, vectorOf, pairs, dim: model.dim }, full);
-    return { ...report, notes };
+    // The rows above search with the model's own vectors; stored adapters are reported beside them.
+    return { ...report, notes, adapters: await evalAdapters(this.store, this.adapters, full.limit) };
   }
 
   /**

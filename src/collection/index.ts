@@ -6,3 +6,4 @@ export type { VectorImport } from "./import.js";
 export type { EvalConfig, EvalReport, EvalRow, DirectionReport, TunePoint } from "../query/index.js";
 export { annNames, annKinds, annKind, countsScanned, paramOf, indexChoices, rowsOf, sweepOf, type AnnKind, type KindParam, type KindStore } from "../query/index.js";
 export { kindsOf, registerLocalKind, registerPgKind, localKind, pgKind, type LocalKind, type PgKind } from "./kinds.js";
+export type { AdaptedEval, AdaptRunOptions, AdapterSetting } from "./adapt.js";

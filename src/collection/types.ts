@@ -60,6 +60,12 @@ export interface SearchParams {
    * AUTO_MIN_RELEVANCE, 0.3); default: off. The search may then return fewer than k hits.
    */
   minRelevance?: number | "auto";
+  /**
+   * Apply the collection's stored query adapter (`clipdb adapt`) when one fits the search: a text
+   * (or text item) searching images only, an image (or image item) searching texts only. Default
+   * true; false searches with the model's own vector.
+   */
+  adapt?: boolean;
 }
 
 /**
@@ -87,6 +93,8 @@ export interface SearchResult {
   index: IndexKind;
   /** Vectors scored for this query. */
   scanned: number;
+  /** The adapter direction applied to the query ("t2i" or "i2t"), when one was. */
+  adapted?: "t2i" | "i2t";
 }
 
 /** An item as the collection shows it. */

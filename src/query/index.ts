@@ -7,3 +7,5 @@ export * from "./relevance.js";
 export * from "./combine.js";
 export * from "./prompts.js";
 export * from "./kinds.js";
+export * from "./adapter.js";
+export * from "./adapt-run.js";

@@ -14,6 +14,7 @@ export interface RawSearchOptions {
   ef?: unknown;
   where?: unknown;
   minRelevance?: unknown;
+  adapt?: unknown;
 }
 
 const bad = (name: string, reason: string, hint?: string): ClipdbError =>
@@ -77,6 +78,11 @@ export function parseSearchParams(raw: RawSearchOptions): SearchParams {
   if (where !== undefined) params.where = where;
   const minRelevance = parseMinRelevance(raw.minRelevance);
   if (minRelevance !== undefined) params.minRelevance = minRelevance;
+  if (raw.adapt !== undefined && raw.adapt !== "") {
+    if (raw.adapt === true || raw.adapt === "true") params.adapt = true;
+    else if (raw.adapt === false || raw.adapt === "false") params.adapt = false;
+    else throw bad("adapt", `expected true or false, got ${JSON.stringify(raw.adapt)}`);
+  }
   return params;
 }
 

@@ -35,6 +35,10 @@ const searchOptionProps = {
     anyOf: [{ type: "number", minimum: 0, maximum: 1 }, { type: "string", enum: ["auto"] }],
     description: 'Drop hits whose `relevance` is below this: a number in [0, 1], or "auto" (the default cutoff, 0.3). Default: off. May return fewer than k.',
   },
+  adapt: {
+    type: "boolean",
+    description: "Apply the collection's stored query adapter (clipdb adapt) when it fits: a text searching images only, or an image searching texts only. Default true.",
+  },
 } as const;
 
 /** Body of POST /api/v1/search: exactly one of text, item, vector, plus options. */
@@ -67,6 +71,7 @@ export const searchImageBody = {
     index: searchOptionProps.index,
     nprobe: searchOptionProps.nprobe,
     ef: searchOptionProps.ef,
+    adapt: { type: "string", enum: ["true", "false"], description: searchOptionProps.adapt.description },
     where: { type: "string", description: "Metadata filter as a JSON object of strings, e.g. {\"split\":\"val\"}." },
     minRelevance: { type: "string", description: 'A number in [0, 1] or "auto" (see /search).' },
   },
@@ -121,6 +126,7 @@ export const searchResponse = {
     ms: { type: "number", description: "Server-side time of the search, embedding included." },
     index: { type: "string", enum: ["exact", ...annNames()] },
     scanned: { type: "integer", description: "Vectors scored for this query." },
+    adapted: { type: "string", enum: ["t2i", "i2t"], description: "The stored query adapter applied, when one was." },
   },
 } as const;
 
