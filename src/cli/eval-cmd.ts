@@ -97,7 +97,7 @@ export function registerEval(program: Command, index: Command): void {
       });
     });
   common(index.command("tune"))
-    .description("find the smallest nprobe / ef reaching a recall target and store them as defaults")
+    .description("find the smallest nprobe / ef (on Postgres: ivfflat.probes / hnsw.ef_search) reaching a recall target against exact, and store them as defaults")
     .option("--target-recall <r>", "recall@10 against exact", "0.95")
     .option("--sample <n>", "held-out queries", int, 500)
     .action(async (f) => {
@@ -106,7 +106,7 @@ export function registerEval(program: Command, index: Command): void {
         if (!(target > 0 && target <= 1)) throw new ClipdbError("INVALID_ARGUMENT", { name: "target-recall", reason: "must be in (0, 1]" });
         const r = await col.tune(target, f.sample);
         print(f, { tuned: r }, () =>
-          table(["index", "modality", "param", "value", "recall", "reached"], r.map((x) => [x.type, x.modality, x.param, x.value, x.curve[x.curve.length - 1].recall.toFixed(3), x.reached ? "yes" : "no"])),
+          table(["index", "modality", "param", "value", "recall", "reached"], r.map((x) => [x.type, x.modality, x.setting ?? x.param, x.value, x.curve[x.curve.length - 1].recall.toFixed(3), x.reached ? "yes" : "no"])),
         );
       });
     });

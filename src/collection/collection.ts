@@ -7,7 +7,7 @@ import { testPoint } from "../core/testpoint.js";
 import type { Modality } from "../core/types.js";
 import { DEFAULT_MODEL, loadEmbedder, thumbnailJpeg, type Embedder } from "../embed/index.js";
 import { PgCollectionStore, SqliteCollectionStore, isPgUrl, type CollectionStore } from "../store/index.js";
-import { DEFAULT_EVAL, annKinds, annNames, evaluate, groundTruth, indexChoices, parseCombined, parseMinRelevance, requireKind, runPlan, tuneSetting, type EvalConfig, type EvalReport, type IndexChoice, type TunePoint } from "../query/index.js";
+import { DEFAULT_EVAL, annKinds, evaluate, groundTruth, indexChoices, parseCombined, parseMinRelevance, requireKind, runPlan, tuneSettingAsync, type EvalConfig, type EvalReport, type IndexChoice, type KindStore, type ModalityIndexes } from "../query/index.js";
 import { IndexSet, type BuildOptions, type IndexSetOptions } from "./indexes.js";
 import { withTransient } from "./index-build.js";
 import { kindsOf } from "./kinds.js";
@@ -20,7 +20,7 @@ import { AdapterCache, adaptCollection, adaptQuery, directionOf, dropAdapters, e
 import { contentHash, sniffImage } from "./files.js";
 import type {
   AddOptions, AddSummary, CollectionApi, CollectionStats, ImageBytes, ImageInput, IndexStatus, ItemView, ModelState,
-  QueryInput, SearchParams, SearchResult, TextInput,
+  QueryInput, SearchParams, SearchResult, TextInput, TuneResult,
 } from "./types.js";
 
 /** The model used when neither the caller nor the collection names one. */
@@ -447,21 +447,21 @@ export class Collection implements CollectionApi {
   /**
    * Finds the smallest nprobe (IVF) and ef (HNSW) that reach `targetRecall` recall@10 against exact,
    * on up to `sample` held-out queries (captions against images and images against captions when
-   * there are pairs, otherwise items against their own modality), and stores them as defaults.
+   * there are pairs, otherwise items against their own modality), and stores them as defaults
+   * (the largest over the modalities). Every built kind of the collection's store is tuned by its
+   * own parameter (kinds.ts): on Postgres, pgvector's `hnsw.ef_search` and `ivfflat.probes`
+   * against exact pushdown, query by query on the server (a round trip per query and setting).
    */
-  async tune(targetRecall = 0.95, sample = 500): Promise<{ type: string; modality: Modality; param: string; value: number; reached: boolean; curve: TunePoint[] }[]> {
-    if (this.store.kind === "postgres") {
-      throw new ClipdbError("INVALID_ARGUMENT", {
-        name: "tune",
-        reason: "tuning times in-memory indexes, and a Postgres collection searches with pgvector's",
-        hint: "Pass --ef (hnsw.ef_search) or --nprobe (ivfflat.probes) per query, or run 'clipdb eval' to see recall against them.",
-      });
-    }
-    const sets = await this.indexes.all();
+  async tune(targetRecall = 0.95, sample = 500): Promise<TuneResult[]> {
+    const store: KindStore = this.store.kind === "postgres" ? "postgres" : "sqlite";
+    // On Postgres both sides are pushed down: pgvector's index with the setting under test against
+    // exact ORDER BY <#>, so the value found is the one its searches will use.
+    const sets: Map<Modality, ModalityIndexes> = store === "postgres" ? await this.indexes.forSearch("exact", ["image", "text"]) : await this.indexes.all();
     const pairs = await this.store.pairs();
-    const out = [];
+    const out: TuneResult[] = [];
     const chosen: Record<string, number[]> = {};
     for (const [modality, set] of sets) {
+      if (!annKinds(store).some((k) => set.ann[k.name])) continue;
       let queries: number[];
       if (pairs.image.length) queries = groundTruth(pairs, modality === "image" ? "t2i" : "i2t").queries;
       else queries = Array.from(await this.store.liveOffsets(modality));
@@ -470,19 +470,20 @@ export class Collection implements CollectionApi {
       const vectorOf = await this.vectorsOf(picked);
       const qs = picked.map(vectorOf);
       if (!qs.length) continue;
-      for (const kind of annKinds("sqlite")) {
+      for (const kind of annKinds(store)) {
         const idx = set.ann[kind.name];
         if (!idx) continue;
         const param = kind.param.key;
-        const r = tuneSetting(idx, set.flat, qs, param, [...kind.param.tune], targetRecall);
+        const r = await tuneSettingAsync(idx, set.flat, qs, param, [...kind.param.tune], targetRecall);
         (chosen[param] ??= []).push(r.value);
-        out.push({ type: kind.name, modality, param, ...r });
+        out.push({ type: kind.name, kind: kind.id, modality, param, setting: kind.param.setting ?? null, ...r });
       }
     }
-    if (out.length === 0) throw new ClipdbError("INDEX_NOT_BUILT", { type: annNames().join(" or ") });
+    if (out.length === 0) throw new ClipdbError("INDEX_NOT_BUILT", { type: annKinds(store).map((k) => k.name).join(" or ") });
     for (const [param, values] of Object.entries(chosen)) await this.setDefaults({ [param]: Math.max(...values) } as { nprobe?: number; ef?: number });
     return out;
   }
+
 
   /** The vectors of these live offsets, read in one pass, as a lookup. */
   private async vectorsOf(offsets: ArrayLike<number>): Promise<(offset: number) => Float32Array> {

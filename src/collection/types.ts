@@ -166,6 +166,24 @@ export interface CollectionStats {
   bytes: number;
 }
 
+/** What `Collection.tune` found for one kind and modality. */
+export interface TuneResult {
+  /** The kind's name ("ivf", "hnsw"). */
+  type: string;
+  /** The registered kind ("ivf", "pgvector-hnsw"). */
+  kind: string;
+  modality: Modality;
+  /** The search parameter tuned ("nprobe", "ef"). */
+  param: string;
+  /** The Postgres setting it becomes ("hnsw.ef_search"), or null for clipdb's own indexes. */
+  setting: string | null;
+  /** The smallest value tried that reached the target (else the largest tried). */
+  value: number;
+  reached: boolean;
+  /** Recall@10 against exact at each value tried, in order. */
+  curve: { value: number; recall: number }[];
+}
+
 /** An index kind as status and the web UI describe it (see src/collection/kinds.ts). */
 export interface KindInfo {
   /** What `index` and `--type` take: "hnsw", "ivf". */

@@ -162,6 +162,54 @@ describe("pgvector indexes", () => {
   }, 120_000);
 });
 
+describe("clipdb index tune on Postgres", () => {
+  it("tunes ivfflat.probes and hnsw.ef_search against exact pushdown, and searches use the values found", async () => {
+    // 20,000 rows, so that Postgres plans the ANN indexes rather than a sequential (exact) scan.
+    process.env.CLIPDB_PG_POOL = "1";
+    const db = url();
+    const { Collection } = await import("../../src/collection/index.js");
+    const { syntheticClusters } = await import("../fixtures/synthetic.js");
+    const n = 20_000;
+    const { xs } = syntheticClusters({ n, dim: 32, clusters: 50, seed: 2 });
+    let col = await Collection.open(db);
+    await col.addVectors({ vectors: xs, dim: 32, ids: Array.from({ length: n }, (_, i) => `v${i}`), modality: "image" });
+    await col.buildIndex({ type: "ivf", nlist: 64 });
+    await col.buildIndex({ type: "hnsw" });
+    await col.close();
+
+    const tune = clipdb(["index", "tune", "--target-recall", "0.95", "--sample", "100", "--db", db, "--json"]);
+    expect(tune.code, tune.stderr).toBe(0);
+    const tuned = tune.json.tuned;
+    expect(tuned.map((x: any) => `${x.kind}/${x.modality}/${x.setting}`)).toEqual(["pgvector-hnsw/image/hnsw.ef_search", "pgvector-ivfflat/image/ivfflat.probes"]);
+    for (const x of tuned) {
+      expect(x.reached, x.kind).toBe(true);
+      const last = x.curve[x.curve.length - 1];
+      expect(last.value).toBe(x.value);
+      expect(last.recall).toBeGreaterThanOrEqual(0.95);
+      for (const p of x.curve.slice(0, -1)) expect(p.recall).toBeLessThan(0.95); // the smallest value that reaches it
+    }
+    const probes = tuned.find((x: any) => x.param === "nprobe").value;
+    expect(probes).toBeGreaterThan(1); // one of 64 lists does not reach 0.95
+    expect(tuned.find((x: any) => x.param === "nprobe").curve[0].recall).toBeLessThan(0.95);
+
+    // The value is stored: a search that names no nprobe probes as many lists as the tuned value.
+    col = await Collection.open(db, { create: false });
+    try {
+      let differs = 0;
+      for (let i = 0; i < 30; i++) {
+        const q = { vector: xs.slice(i * 32 * 97, i * 32 * 97 + 32) };
+        const ids = async (nprobe?: number) => (await col.search(q, { index: "ivf", k: 10, nprobe })).results.map((r) => r.id);
+        const byDefault = await ids();
+        expect(byDefault).toEqual(await ids(probes));
+        if (JSON.stringify(byDefault) !== JSON.stringify(await ids(1))) differs++;
+      }
+      expect(differs).toBeGreaterThan(0);
+    } finally {
+      await col.close();
+    }
+  }, 300_000);
+});
+
 describe("kill -9 of clipdb add against Postgres", () => {
   it("keeps every committed batch, loses the one in flight, and a re-run finishes with no duplicates", async () => {
     const db = url();
