@@ -163,3 +163,26 @@ function quantizeRows(xs: Float32Array, dim: number): Int8Array {
   }
   return out;
 }
+
+/**
+ * Top `want` rows of the int8 block `codes[0 .. rows*dim)` by integer dot product with the int8
+ * query `q8` (usearch's SIMD kernel, exact integer sums), best first. Returns the rows and their
+ * dot products (exact below 2^24, i.e. for dim <= 1040 at full range). Both arrays must start at
+ * byte 0 of their buffers.
+ */
+export function kernelTopI8(codes: Int8Array, rows: number, dim: number, q8: Int8Array, want: number, threads = 1): { rows: Uint32Array; dots: Float64Array } {
+  if (!ownsBuffer(codes) || !ownsBuffer(q8)) {
+    throw new ClipdbError("INTERNAL", { reason: "kernel input does not start at byte 0 of its buffer" });
+  }
+  const ds = codes.length === rows * dim ? codes : codes.subarray(0, rows * dim);
+  const m = exactSearch(ds, q8, dim, want, MetricKind.IP, threads);
+  const keys = m.keys as BigUint64Array;
+  const d = m.distances as Float32Array;
+  const out = new Uint32Array(keys.length);
+  const dots = new Float64Array(keys.length);
+  for (let i = 0; i < keys.length; i++) {
+    out[i] = Number(keys[i]);
+    dots[i] = 1 - d[i];
+  }
+  return { rows: out, dots };
+}

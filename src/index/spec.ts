@@ -1,6 +1,7 @@
 /**
  * Index specs, written two ways: strings for the CLI and config ("Flat", "IVF1024,Flat",
- * "IVF1024,Flat,spill2", "HNSW32") and typed objects for code. Plus `loadIndex`, which opens any
+ * "IVF1024,Flat,spill2", "HNSW32", "Flat,SQ8", "Flat,F16", "IVF1024,SQ8", "IVF1024,PQ64,refine4";
+ * Faiss's factory names) and typed objects for code. Plus `loadIndex`, which opens any
  * saved index by its file magic. Every function here dispatches over the kinds registered below
  * (see kinds.ts): a new kind is its own file plus one `registerSpecKind` line.
  */
@@ -12,11 +13,14 @@ import { registerSpecKind, specKind, specKinds, type AnyIndex, type IndexSpec, t
 import { flatKind } from "./kind-flat.js";
 import { ivfKind } from "./kind-ivf.js";
 import { hnswKind } from "./kind-hnsw.js";
+import { flatCodesKind, ivfCodesKind } from "./kind-compressed.js";
 
 // The registered kinds, one line each; parsing tries them in this order.
 registerSpecKind(flatKind);
 registerSpecKind(ivfKind);
 registerSpecKind(hnswKind);
+registerSpecKind(flatCodesKind);
+registerSpecKind(ivfCodesKind);
 
 const bad = (spec: string, reason: string): ClipdbError =>
   new ClipdbError("INVALID_ARGUMENT", { name: "index spec", reason: `'${spec}': ${reason}`, hint: `Use ${specKinds().map((k) => k.syntax).join(", or ")}.` });
@@ -80,8 +84,8 @@ function fileKind(path: string): SpecKind {
 }
 
 /**
- * Opens a saved index of any registered kind, dispatching on the file's magic (CLIPFLAT or
- * CLIP_IVF at the start, CLIPHNSW in the trailer). `view`: memory-map an HNSW graph read-only
+ * Opens a saved index of any registered kind, dispatching on the file's magic (CLIPFLAT, CLIP_IVF,
+ * CLIPQFLT or CLIPQIVF at the start, CLIPHNSW in the trailer). `view`: memory-map an HNSW graph read-only
  * (ignored for the others). Missing, foreign or corrupt files: INDEX_CORRUPT naming the path.
  */
 export async function loadIndex(path: string, opts: { view?: boolean } = {}): Promise<AnyIndex> {

@@ -1,5 +1,6 @@
 /**
- * One conformance suite, run against every index (Flat, IVF-Flat, HNSW): exactness or recall on a
+ * One conformance suite, run against every index (Flat, IVF-Flat, HNSW, and the compressed
+ * Flat,SQ8, Flat,F16, IVF,SQ8 and IVF,PQ): exactness or recall on a
  * seeded clustered set, persistence, mutation, filters and edge cases. Datasets are built once.
  */
 import fs from "node:fs";
@@ -7,7 +8,7 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { VectorIndex } from "../../src/core/types.js";
-import { FlatIndex, HnswIndex, IvfIndex, createIndex, formatSpec, loadIndex, parseSpec } from "../../src/index/index.js";
+import { CompressedFlatIndex, CompressedIvfIndex, FlatIndex, HnswIndex, IvfIndex, createIndex, formatSpec, loadIndex, parseSpec } from "../../src/index/index.js";
 import { bruteForce, recallAtK, syntheticClusters, syntheticQueries } from "../fixtures/synthetic.js";
 
 const DIM = 512;
@@ -29,7 +30,7 @@ beforeAll(() => {
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 interface Kind {
-  name: "flat" | "ivf" | "hnsw";
+  name: "flat" | "ivf" | "hnsw" | "flat-sq8" | "flat-f16" | "ivf-sq8" | "ivf-pq";
   /** A new empty index of dimension `dim`, sized for `n` vectors. */
   make: (dim: number, n: number) => VectorIndex;
   load: (file: string) => Promise<VectorIndex>;
@@ -61,6 +62,40 @@ const kinds: Kind[] = [
     opts: { ef: 64 },
     // measured: 1.000 at ef = 64 (0.994 at ef = 32; M = 16, efConstruction = 64)
     minRecall: 0.95,
+  },
+  {
+    name: "flat-sq8",
+    make: (d) => new CompressedFlatIndex(d, { codec: "sq8" }),
+    load: (f) => CompressedFlatIndex.load(f),
+    loadChecked: (f) => CompressedFlatIndex.load(f, { verify: true }),
+    opts: {},
+    minRecall: 1,
+  },
+  {
+    name: "flat-f16",
+    make: (d) => new CompressedFlatIndex(d, { codec: "f16" }),
+    load: (f) => CompressedFlatIndex.load(f),
+    loadChecked: (f) => CompressedFlatIndex.load(f, { verify: true }),
+    opts: {},
+    minRecall: 1,
+  },
+  {
+    name: "ivf-sq8",
+    make: (d, n) => new CompressedIvfIndex({ dim: d, nlist: n >= 10_000 ? NLIST : Math.max(1, Math.min(16, Math.floor(n / 4))), codec: "sq8" }),
+    load: (f) => CompressedIvfIndex.load(f),
+    loadChecked: (f) => CompressedIvfIndex.load(f, { verify: true }),
+    opts: { nprobe: NLIST / 8 },
+    // exact inside the probed lists: the same results as IVF-Flat at the same nprobe
+    minRecall: 0.95,
+  },
+  {
+    name: "ivf-pq",
+    make: (d, n) => new CompressedIvfIndex({ dim: d, nlist: n >= 10_000 ? NLIST : Math.max(1, Math.min(16, Math.floor(n / 4))), codec: "pq", m: 64, refine: 32 }),
+    load: (f) => CompressedIvfIndex.load(f),
+    loadChecked: (f) => CompressedIvfIndex.load(f, { verify: true }),
+    opts: { nprobe: NLIST / 8 },
+    // measured: RECALL_PQ at nprobe 16, PQ64, refine 32
+    minRecall: 0.9,
   },
 ];
 
@@ -332,15 +367,23 @@ describe("spec strings", () => {
     expect(parseSpec("IVF1024,Flat")).toEqual({ type: "ivf", nlist: 1024 });
     expect(parseSpec("ivf64, flat, spill2")).toEqual({ type: "ivf", nlist: 64, spill: 2 });
     expect(parseSpec("HNSW32")).toEqual({ type: "hnsw", m: 32 });
-    for (const s of ["Flat", "IVF1024,Flat", "IVF64,Flat,spill2", "HNSW16"]) expect(formatSpec(parseSpec(s))).toBe(s);
+    expect(parseSpec("Flat,SQ8")).toEqual({ type: "flat-codes", codec: "sq8" });
+    expect(parseSpec("flat, f16")).toEqual({ type: "flat-codes", codec: "f16" });
+    expect(parseSpec("IVF1024,SQ8")).toEqual({ type: "ivf-codes", nlist: 1024, codec: "sq8" });
+    expect(parseSpec("IVF1024,PQ64")).toEqual({ type: "ivf-codes", nlist: 1024, codec: "pq", m: 64 });
+    expect(parseSpec("IVF1024,PQ64,refine4")).toEqual({ type: "ivf-codes", nlist: 1024, codec: "pq", m: 64, refine: 4 });
+    for (const s of ["Flat", "IVF1024,Flat", "IVF64,Flat,spill2", "HNSW16", "Flat,SQ8", "Flat,F16", "IVF64,SQ8", "IVF64,F16", "IVF64,PQ16", "IVF64,PQ16,refine8"]) expect(formatSpec(parseSpec(s))).toBe(s);
+    expect(createIndex("Flat,SQ8", 8)).toBeInstanceOf(CompressedFlatIndex);
+    expect(createIndex("IVF4,PQ4", 8)).toBeInstanceOf(CompressedIvfIndex);
     expect(createIndex("IVF64,Flat", 8)).toBeInstanceOf(IvfIndex);
     expect(createIndex({ type: "hnsw", m: 8 }, 8)).toBeInstanceOf(HnswIndex);
     expect(createIndex("Flat", 8)).toBeInstanceOf(FlatIndex);
   });
 
   it("rejects a bad spec with INVALID_ARGUMENT", () => {
-    for (const s of ["", "IVF,Flat", "IVF0,Flat", "IVF64,PQ8", "HNSW1", "LSH", "IVF4,Flat,spill9"]) {
+    for (const s of ["", "IVF,Flat", "IVF0,Flat", "IVF64,PQ", "IVF64,PQ0", "Flat,PQ8", "IVF64,SQ4", "HNSW1", "LSH", "IVF4,Flat,spill9"]) {
       expect(() => parseSpec(s)).toThrow(expect.objectContaining({ code: "INVALID_ARGUMENT" }));
     }
+    expect(() => createIndex("IVF4,PQ5", 8)).toThrow(expect.objectContaining({ code: "INVALID_ARGUMENT" }));
   });
 });

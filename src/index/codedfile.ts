@@ -1,0 +1,151 @@
+/**
+ * The shared part of the compressed index files (Flat,SQ8 / Flat,F16 and IVF with SQ8, F16 or
+ * PQ lists): the codec's state, then the blocks (sizes, offsets, radii, codes), then every row's
+ * float32 vector in block order, which is where searches re-score from (positional reads; see
+ * VectorFile). Everything before the vectors is covered by one CRC32 checked on open; the vectors
+ * have their own CRC32, checked by `load(path, { verify: true })` (reading them all would defeat
+ * opening in O(codes)).
+ */
+import { ClipdbError } from "../core/errors.js";
+import { CodeBlock } from "./codeblock.js";
+import type { Codec, CodecKind } from "./codec.js";
+import { F16Codec } from "./f16.js";
+import { FileReader, corrupt, type FileWriter } from "./fileio.js";
+import { FlatIndex } from "./flat.js";
+import { HEADER_BYTES, decodeHeader, magicOf } from "./header.js";
+import { PqCodec } from "./pq.js";
+import { Sq8Codec } from "./sq8.js";
+import type { VectorFile } from "./vecfile.js";
+
+const KINDS: CodecKind[] = ["sq8", "f16", "pq"];
+
+/** A new codec: "sq8", "f16" or "pq" (with `m` sub-quantisers). */
+export function makeCodec(kind: CodecKind, dim: number, m = 0): Codec {
+  if (kind === "sq8") return new Sq8Codec(dim);
+  if (kind === "f16") return new F16Codec(dim);
+  if (kind === "pq") return new PqCodec(dim, m);
+  throw new ClipdbError("INVALID_ARGUMENT", { name: "codec", reason: `unknown codec ${String(kind)}`, hint: "Use SQ8, F16 or PQ<m>." });
+}
+
+/** Header code of a codec kind (1, 2, 3). */
+export function kindCode(kind: CodecKind): number {
+  return KINDS.indexOf(kind) + 1;
+}
+
+/** Writes state, blocks and vectors; returns the CRC32s of the metadata and of the vectors. */
+export function writeBlocks(w: FileWriter, codec: Codec, blocks: CodeBlock[], vf: VectorFile): { metaCrc: number; vecCrc: number; stateLen: number } {
+  const state = codec.state();
+  w.startCrc();
+  w.write(state);
+  w.write(Uint32Array.from(blocks, (b) => b.size));
+  for (const b of blocks) w.write(b.offsets.subarray(0, b.size));
+  for (const b of blocks) w.write(b.radius.subarray(0, b.size));
+  let codeBytes = 0;
+  for (const b of blocks) {
+    w.write(b.codes.subarray(0, b.size * b.codeBytes));
+    codeBytes += b.size * b.codeBytes;
+  }
+  if (codeBytes % 4) w.write(new Uint8Array(4 - (codeBytes % 4)));
+  const metaCrc = w.crc;
+  w.startCrc();
+  const dim = vf.dim;
+  const per = Math.max(1, Math.floor((4 << 20) / (dim * 4)));
+  const buf = new Float32Array(per * dim);
+  let k = 0;
+  for (const b of blocks) {
+    for (let r = 0; r < b.size; r++) {
+      vf.read(b.vids[r], buf.subarray(k * dim, (k + 1) * dim));
+      if (++k === per) {
+        w.write(buf);
+        k = 0;
+      }
+    }
+  }
+  if (k > 0) w.write(buf.subarray(0, k * dim));
+  return { metaCrc, vecCrc: w.crc, stateLen: state.length };
+}
+
+/** Points every block's vector ids at the rows of a file written by `writeBlocks` (block order). */
+export function renumber(blocks: CodeBlock[]): number {
+  let id = 0;
+  for (const b of blocks) for (let r = 0; r < b.size; r++) b.vids[r] = id++;
+  return id;
+}
+
+/** What `readBlocks` found. */
+export interface ReadBlocks {
+  codec: Codec;
+  blocks: CodeBlock[];
+  /** Byte position of the float32 vectors. */
+  vecPos: number;
+  rows: number;
+}
+
+/**
+ * Reads state and blocks at the reader's position (after the caller's header and sections),
+ * checks the metadata CRC32 and the file size, and, with `verify`, the vectors' CRC32.
+ */
+export function readBlocks(r: FileReader, h: { kind: number; dim: number; m: number; stateLen: number; nblocks: number; metaCrc: number; vecCrc: number }, verify: boolean): ReadBlocks {
+  const kind = KINDS[h.kind - 1];
+  if (!kind) throw corrupt(r.file, `unknown codec ${h.kind}`);
+  if (kind === "pq" && (h.m < 1 || h.dim % h.m !== 0)) throw corrupt(r.file, `invalid PQ m ${h.m} for dimension ${h.dim}`);
+  r.startCrc();
+  r.need(h.stateLen * 4 + h.nblocks * 4, "codec state");
+  const state = new Float32Array(h.stateLen);
+  r.readInto(state, "codec state");
+  const codec = kind === "sq8" ? Sq8Codec.fromState(h.dim, state) : kind === "f16" ? F16Codec.fromState(h.dim, state) : PqCodec.fromState(h.dim, h.m, state);
+  if (codec.state().length !== h.stateLen) throw corrupt(r.file, "codec state has the wrong length");
+  const sizes = new Uint32Array(h.nblocks);
+  r.readInto(sizes, "block sizes");
+  let rows = 0;
+  for (const s of sizes) rows += s;
+  const cb = codec.codeBytes;
+  const codeBytes = rows * cb;
+  const pad = codeBytes % 4 ? 4 - (codeBytes % 4) : 0;
+  const vecPos = r.pos + rows * 8 + codeBytes + pad;
+  const end = vecPos + rows * h.dim * 4;
+  if (r.size < end) throw corrupt(r.file, `truncated: vectors end at byte ${end}, file has ${r.size}`);
+  if (r.size > end) throw corrupt(r.file, `${r.size - end} unexpected bytes after the data`);
+  const blocks = Array.from(sizes, (s) => {
+    const b = new CodeBlock(cb, s);
+    b.size = s;
+    return b;
+  });
+  for (const b of blocks) r.readInto(b.offsets, "offsets");
+  for (const b of blocks) r.readInto(b.radius, "radii");
+  for (const b of blocks) r.readInto(b.codes, "codes");
+  if (pad) r.bytes(pad, "padding");
+  if (r.crc !== h.metaCrc) throw corrupt(r.file, "checksum mismatch in the codes");
+  renumber(blocks);
+  if (verify) {
+    const chunk = new Uint8Array(1 << 24);
+    r.startCrc();
+    for (let at = vecPos; at < end; at += chunk.length) r.readInto(chunk.subarray(0, Math.min(chunk.length, end - at)), "vectors");
+    if (r.crc !== h.vecCrc) throw corrupt(r.file, "checksum mismatch in the float32 vectors");
+  }
+  r.pos = end;
+  return { codec, blocks, vecPos, rows };
+}
+
+/**
+ * Checks a compressed index file's header and size without reading its codes (for status
+ * reports): INDEX_CORRUPT when it is truncated, padded or its header is damaged.
+ */
+export function checkCompressedFile(path: string): void {
+  const r = new FileReader(path);
+  try {
+    const head = r.bytes(HEADER_BYTES, "header");
+    const flat = magicOf(head) === "CLIPQFLT";
+    const f = decodeHeader(head, path, flat ? "CLIPQFLT" : "CLIPQIVF", 1);
+    const [dim, blocks, rows, kind, m, stateLen] = flat ? [f[0], 1, f[1], f[2], f[3], f[4]] : [f[0], f[1], f[3], f[4], f[5], f[7]];
+    let at = HEADER_BYTES;
+    if (!flat) at += FlatIndex.peekSection(Object.assign(r, { pos: at })).bytes;
+    const cb = kind === 1 ? dim : kind === 2 ? 2 * dim : m;
+    if (cb < 1 || kind < 1 || kind > 3) throw corrupt(path, `invalid codec ${kind}`);
+    const codes = rows * cb;
+    const end = at + stateLen * 4 + blocks * 4 + rows * 8 + codes + (codes % 4 ? 4 - (codes % 4) : 0) + rows * dim * 4;
+    if (r.size !== end) throw corrupt(path, `${r.size < end ? "truncated" : "unexpected bytes"}: the file has ${r.size} bytes, its header says ${end}`);
+  } finally {
+    r.close();
+  }
+}
