@@ -8,12 +8,17 @@
  *   clipdb-hnsw  HnswIndex at several ef
  *   lancedb-flat LanceDB 0.37 exhaustive search (bypassVectorIndex), dot distance
  *   lancedb-ivf  LanceDB IVF_FLAT at the same nlist and nprobes
+ *   clipdb-flat-sq8 / clipdb-flat-f16  exact search on SQ8 / F16 codes (issue 14), 1 and 2 threads
+ *   clipdb-ivf-sq8  IVF with SQ8 lists (exact inside the probed lists)
+ *   clipdb-ivf-pq   IVF-PQ<m> with and without a float32 refine of k * refine candidates
+ *   lancedb-ivf-pq  LanceDB IVF_PQ at the same nlist, m, nprobes and refine factors
  * plus "open saved index + first query" for each clipdb index, timed in a fresh child process.
  *
  * Usage: npm run bench:search -- --n 100000 [--queries 1000] [--json out.json]
  *        [--systems floor,js-loop,clipdb-flat,clipdb-ivf,clipdb-hnsw,lancedb-flat,lancedb-ivf,open]
  *        [--nlist N] [--nprobes 1,2,4,...] [--efs 16,32,...] [--clusters 1000] [--seed 7]
- *        [--lance-queries 200] [--js-queries 30] [--flat-threads 1,2]
+ *        [--lance-queries 200] [--js-queries 30] [--flat-threads 1,2] [--sq8-threads 1,2]
+ *        [--pq-m 64] [--refines 0,4,16,32] [--f16-queries 20] [--pq-nprobes 8,16,32]
  * Writes the markdown table to bench/out/search-<n>.md (and --json as asked).
  */
 import { execFileSync } from "node:child_process";
@@ -21,12 +26,12 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
-import { FlatIndex, HnswIndex, IvfIndex } from "../src/index/index.js";
+import { CompressedFlatIndex, CompressedIvfIndex, FlatIndex, HnswIndex, IvfIndex } from "../src/index/index.js";
 import { bruteForce, recallAtK, syntheticClusters, syntheticQueries } from "../test/fixtures/synthetic.js";
 import { measureFloor } from "./lib/floor.js";
 import { markdown, round, rssMb, timeCalls, type Row } from "./lib/stats.js";
 
-const ALL = ["floor", "js-loop", "clipdb-flat", "clipdb-ivf", "clipdb-hnsw", "lancedb-flat", "lancedb-ivf", "open"];
+const ALL = ["floor", "js-loop", "clipdb-flat", "clipdb-flat-sq8", "clipdb-flat-f16", "clipdb-ivf", "clipdb-ivf-sq8", "clipdb-ivf-pq", "clipdb-hnsw", "lancedb-flat", "lancedb-ivf", "lancedb-ivf-pq", "open"];
 const { values: a } = parseArgs({
   options: {
     n: { type: "string", default: "100000" },
@@ -45,6 +50,11 @@ const { values: a } = parseArgs({
     "lance-queries": { type: "string", default: "200" },
     "js-queries": { type: "string", default: "30" },
     "flat-threads": { type: "string", default: "1" },
+    "sq8-threads": { type: "string", default: "1,2" },
+    "pq-m": { type: "string", default: "64" },
+    refines: { type: "string", default: "0,4,16,32" },
+    "pq-nprobes": { type: "string" },
+    "f16-queries": { type: "string", default: "20" },
   },
 });
 const n = Number(a.n);
@@ -59,6 +69,9 @@ const outDir = path.resolve("bench/out");
 fs.mkdirSync(outDir, { recursive: true });
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "clipdb-bench-"));
 const rows: (Row & { nq?: number })[] = [];
+const pqM = Number(a["pq-m"]);
+const refines = a.refines!.split(",").map(Number);
+const pqNprobes = (a["pq-nprobes"] ?? a.nprobes!).split(",").map(Number).filter((p) => p <= nlist);
 const log = (s: string): void => console.log(s);
 const gc = (): void => (globalThis as { gc?: () => void }).gc?.();
 
@@ -88,7 +101,12 @@ if (systems.has("floor")) {
 
 // clipdb-flat (always run: its results are the ground truth)
 let truth: Uint32Array[] = [];
+let truthScores: Float32Array[] = [];
 let flatP50 = NaN;
+let flatBuild = 0;
+/** Whether every query's hits equal the ground truth (same ids except among exact ties, scores within 1e-5). */
+const identical = (got: { offsets: Uint32Array; scores: Float32Array }[]): boolean =>
+  got.every((h, i) => h.offsets.length === truth[i].length && truth[i].every((o, j) => Math.abs(h.scores[j] - truthScores[i][j]) < 1e-5 && (o === h.offsets[j] || h.scores[j] === truthScores[i][j])));
 {
   const r0 = rssMb();
   t = performance.now();
@@ -100,10 +118,12 @@ let flatP50 = NaN;
     const r = await timeCalls(nq, (i) => flat!.search(q(i), k));
     if (threads === 1) {
       truth = r.out.map((h) => h.offsets);
+      truthScores = r.out.map((h) => h.scores);
       flatP50 = r.p50;
+      flatBuild = build;
     }
     flat.threads = 1;
-    if (systems.has("clipdb-flat")) rows.push({ system: "clipdb-flat", param: `threads=${threads}`, build_s: build, p50_ms: r.p50, p99_ms: r.p99, qps: r.qps, recall10: recallOf(r.out.map((h) => h.offsets), truth), rss_mb: rssMb() - r0, nq });
+    if (systems.has("clipdb-flat")) rows.push({ system: "clipdb-flat", param: `threads=${threads}`, build_s: build, p50_ms: r.p50, p99_ms: r.p99, qps: r.qps, recall10: recallOf(r.out.map((h) => h.offsets), truth), rss_mb: rssMb() - r0, nq, bytes_per_vector: dim * 4 + 4, identical: threads === 1 ? true : identical(r.out) });
   }
   let same = 0;
   const check = Math.min(5, nq);
@@ -143,7 +163,7 @@ if (systems.has("clipdb-ivf")) {
     const recall = recallOf(r.out.map((h) => h.offsets), truth);
     if (probeFor95 === undefined && recall >= 0.95) probeFor95 = nprobe;
     const scanned = r.out.reduce((s, h) => s + (h.scanned ?? 0), 0) / nq;
-    rows.push({ system: "clipdb-ivf", param: `nlist=${nlist},nprobe=${nprobe} (scans ${round((100 * scanned) / n, 1)}%)`, build_s: build, p50_ms: r.p50, p99_ms: r.p99, qps: r.qps, recall10: recall, rss_mb: rssMb() - r0, nq });
+    rows.push({ system: "clipdb-ivf", param: `nlist=${nlist},nprobe=${nprobe} (scans ${round((100 * scanned) / n, 1)}%)`, build_s: build, p50_ms: r.p50, p99_ms: r.p99, qps: r.qps, recall10: recall, rss_mb: rssMb() - r0, nq, bytes_per_vector: dim * 4 + 4 + (nlist * dim * 4) / n });
   }
   if (systems.has("open")) {
     const file = path.join(tmp, "ivf.idx");
@@ -152,6 +172,46 @@ if (systems.has("clipdb-ivf")) {
   }
   ivf = null;
   gc();
+}
+
+
+// Compressed indexes (issue 14). Each is built, saved (the float32 vectors go to its file and
+// leave RAM) and searched; bytes_per_vector is the index's own residentBytes / n.
+const comp = async (system: string, make: () => CompressedFlatIndex | CompressedIvfIndex, runs: { param: string; nq: number; search: (idx: CompressedFlatIndex | CompressedIvfIndex, i: number) => { offsets: Uint32Array; scores: Float32Array; scanned?: number }; exact: boolean }[], open?: { nprobe?: number }): Promise<void> => {
+  const r0 = rssMb();
+  t = performance.now();
+  const idx = make();
+  idx.train(xs);
+  const trainS = (performance.now() - t) / 1000;
+  idx.add(ids, xs);
+  const file = path.join(tmp, `${system}.idx`);
+  await idx.save(file);
+  const build = (performance.now() - t) / 1000;
+  log(`${system}: train ${round(trainS, 1)} s, add + save ${round(build - trainS, 1)} s, ${round(idx.residentBytes / n, 1)} resident bytes/vector`);
+  for (const run of runs) {
+    const reads0 = idx.vectorReads;
+    const r = await timeCalls(run.nq, (i) => run.search(idx, i));
+    const reads = (idx.vectorReads - reads0) / (run.nq + Math.min(3, run.nq));
+    rows.push({ system, param: `${run.param} (${round(reads, 1)} float32 reads/query)`, build_s: build, p50_ms: r.p50, p99_ms: r.p99, qps: r.qps, recall10: recallOf(r.out.map((h) => h.offsets), truth), rss_mb: rssMb() - r0, nq: run.nq, bytes_per_vector: idx.residentBytes / n, identical: run.exact ? identical(r.out) : null });
+  }
+  if (open && systems.has("open")) saved.push({ system, file, nprobe: open.nprobe });
+  else if (!systems.has("open")) fs.rmSync(file, { force: true });
+  gc();
+};
+const sq8Threads = a["sq8-threads"]!.split(",").map(Number);
+if (systems.has("clipdb-flat-sq8")) {
+  await comp("clipdb-flat-sq8", () => new CompressedFlatIndex(dim, { codec: "sq8" }), sq8Threads.map((th) => ({ param: `exact, threads=${th}`, nq, exact: true, search: (idx, i) => ((idx as CompressedFlatIndex).threads = th, idx.search(q(i), k)) })), {});
+}
+if (systems.has("clipdb-flat-f16")) {
+  const fq = Math.min(nq, Number(a["f16-queries"]));
+  await comp("clipdb-flat-f16", () => new CompressedFlatIndex(dim, { codec: "f16" }), [{ param: "exact, JS scan, 1 thread", nq: fq, exact: true, search: (idx, i) => idx.search(q(i), k) }]);
+}
+if (systems.has("clipdb-ivf-sq8")) {
+  await comp("clipdb-ivf-sq8", () => new CompressedIvfIndex({ dim, nlist, codec: "sq8" }), nprobes.map((nprobe) => ({ param: `nlist=${nlist},nprobe=${nprobe}, exact in the probed lists`, nq, exact: false, search: (idx, i) => idx.search(q(i), k, { nprobe }) })));
+}
+if (systems.has("clipdb-ivf-pq")) {
+  const runs = pqNprobes.flatMap((nprobe) => refines.map((refine) => ({ param: `nlist=${nlist},PQ${pqM},nprobe=${nprobe},refine=${refine}`, nq, exact: false, search: (idx: CompressedFlatIndex | CompressedIvfIndex, i: number) => (idx as CompressedIvfIndex).search(q(i), k, { nprobe, refine }) })));
+  await comp("clipdb-ivf-pq", () => new CompressedIvfIndex({ dim, nlist, codec: "pq", m: pqM, refine: refines.find((r) => r > 0) ?? 0 }), runs, { nprobe: 16 });
 }
 
 if (systems.has("clipdb-hnsw")) {
@@ -163,7 +223,7 @@ if (systems.has("clipdb-hnsw")) {
   const build = (performance.now() - t) / 1000;
   for (const ef of efs) {
     const r = await timeCalls(nq, (i) => h!.search(q(i), k, { ef }));
-    rows.push({ system: "clipdb-hnsw", param: `M=${m},efC=${a["hnsw-efc"]},ef=${ef}`, build_s: build, p50_ms: r.p50, p99_ms: r.p99, qps: r.qps, recall10: recallOf(r.out.map((x) => x.offsets), truth), rss_mb: rssMb() - r0, nq });
+    rows.push({ system: "clipdb-hnsw", param: `M=${m},efC=${a["hnsw-efc"]},ef=${ef}`, build_s: build, p50_ms: r.p50, p99_ms: r.p99, qps: r.qps, recall10: recallOf(r.out.map((x) => x.offsets), truth), rss_mb: rssMb() - r0, nq, bytes_per_vector: ((rssMb() - r0) * 2 ** 20) / n });
   }
   if (systems.has("open")) {
     const file = path.join(tmp, "hnsw.idx");
@@ -177,14 +237,14 @@ if (systems.has("clipdb-hnsw")) {
 // LanceDB is this benchmark's peer only. It is not a devDependency: the registry does not serve
 // 0.37.1's builds for every platform its package lists, so `npm ci` refuses a lock that holds it.
 // Install it for a run with: npm install --no-save @lancedb/lancedb@0.37.1 apache-arrow@18
-const lance = systems.has("lancedb-flat") || systems.has("lancedb-ivf")
+const lance = systems.has("lancedb-flat") || systems.has("lancedb-ivf") || systems.has("lancedb-ivf-pq")
   ? await import("./lib/lance.js").catch(() => {
       console.error("LanceDB rows skipped: run `npm install --no-save @lancedb/lancedb@0.37.1 apache-arrow@18` first.");
       return undefined;
     })
   : undefined;
 if (lance) {
-  const { lanceIvf, lanceSearch, lanceTable } = lance;
+  const { lanceIvf, lanceIvfPq, lanceSearch, lanceSearchRefine, lanceTable } = lance;
   const lq = Math.min(nq, Number(a["lance-queries"]));
   const r0 = rssMb();
   t = performance.now();
@@ -201,6 +261,17 @@ if (lance) {
     for (const nprobe of nprobes) {
       const r = await timeCalls(lq, (i) => lanceSearch(table, q(i), k, nprobe));
       rows.push({ system: "lancedb-ivf", param: `IVF_FLAT nlist=${nlist},nprobes=${nprobe}`, build_s: ivfBuild, p50_ms: r.p50, p99_ms: r.p99, qps: r.qps, recall10: recallOf(r.out, truth), rss_mb: rssMb() - r0, nq: lq });
+    }
+  }
+  if (systems.has("lancedb-ivf-pq")) {
+    t = performance.now();
+    await lanceIvfPq(table, nlist, pqM);
+    const pqBuild = build + (performance.now() - t) / 1000;
+    for (const nprobe of pqNprobes) {
+      for (const refine of refines) {
+        const r = await timeCalls(lq, (i) => lanceSearchRefine(table, q(i), k, nprobe, refine));
+        rows.push({ system: "lancedb-ivf-pq", param: `IVF_PQ nlist=${nlist},m=${pqM},nprobes=${nprobe},refine_factor=${refine || "none"}`, build_s: pqBuild, p50_ms: r.p50, p99_ms: r.p99, qps: r.qps, recall10: recallOf(r.out, truth), rss_mb: rssMb() - r0, nq: lq });
+      }
     }
   }
 }
@@ -225,7 +296,18 @@ const lanceFlat = rows.find((r) => r.system === "lancedb-flat");
 const ivf95 = first95("clipdb-ivf");
 const lance95 = first95("lancedb-ivf");
 const hnsw95 = first95("clipdb-hnsw");
+const best95 = (system: string): (Row & { nq?: number }) | undefined =>
+  rows.filter((r) => r.system === system && r.recall10 !== null && r.recall10 >= 0.95 && !r.param.startsWith("open")).sort((x, y) => x.p50_ms - y.p50_ms)[0];
+const sq8Rows = rows.filter((r) => r.system === "clipdb-flat-sq8" && !r.param.startsWith("open"));
+const sq8One = sq8Rows.find((r) => r.param.includes("threads=1"));
+const sq8Best = [...sq8Rows].sort((x, y) => x.p50_ms - y.p50_ms)[0];
+const pq95 = best95("clipdb-ivf-pq");
+const lancePq95 = best95("lancedb-ivf-pq");
 const ratios = [
+  `- floor / clipdb-flat-sq8 p50, 1 thread: ${ratio(floorMs, sq8One?.p50_ms ?? NaN)}; fastest (${sq8Best?.param ?? "none"}): ${ratio(floorMs, sq8Best?.p50_ms ?? NaN)} (target >= 2.5, identical to brute force: ${sq8Rows.every((r) => r.identical) ? "yes" : "NO"})`,
+  `- clipdb-flat p50 (1 thread) / clipdb-flat-sq8 p50 (1 thread): ${ratio(flatP50, sq8One?.p50_ms ?? NaN)}`,
+  `- clipdb-ivf-pq, fastest setting with recall >= 0.95: ${pq95 ? `${pq95.param}, recall ${round(pq95.recall10 ?? NaN, 3)}, ${round(pq95.bytes_per_vector ?? NaN, 0)} bytes/vector` : "none"} (target <= 300 bytes/vector)`,
+  `- lancedb-ivf-pq p50 / clipdb-ivf-pq p50, each at its fastest setting with recall >= 0.95 (lancedb ${lancePq95?.param ?? "none"}, recall ${round(lancePq95?.recall10 ?? NaN, 3)}): ${ratio(lancePq95?.p50_ms ?? NaN, pq95?.p50_ms ?? NaN)} (target >= 3)`,
   `- clipdb-flat p50 / floor: ${ratio(flatP50, floorMs)} (target <= 1.2)`,
   `- lancedb-flat p50 / clipdb-flat p50: ${ratio(lanceFlat?.p50_ms ?? NaN, flatP50)} (target >= 15)`,
   `- clipdb-flat p50 / clipdb-ivf p50 at the first nprobe with recall >= 0.95 (${ivf95?.param ?? "none"}, recall ${round(ivf95?.recall10 ?? NaN, 3)}): ${ratio(flatP50, ivf95?.p50_ms ?? NaN)} (target >= 20 at n = 1M)`,
@@ -233,14 +315,14 @@ const ratios = [
   `- clipdb-flat p50 / clipdb-hnsw p50 at the first ef with recall >= 0.95 (${hnsw95?.param ?? "none"}): ${ratio(flatP50, hnsw95?.p50_ms ?? NaN)}`,
 ];
 const notes = [
-  `Notes: clipdb IVF and HNSW searches run on 1 thread, clipdb-flat rows name their native threads (usearch exactSearch); LanceDB uses its own thread pool. recall@10 is against clipdb-flat, which matched the plain JS brute force. rss_mb: growth of this process's RSS while building and querying that system (open rows: the child's whole RSS). The floor is an estimate (${systems.has("floor") ? "WASM SIMD sum or memcmp over the same bytes, 1 thread" : "not measured"}). Data: ${a.clusters} Gaussian clusters on the sphere, seed ${a.seed}. Load average at end: ${os.loadavg().map((x) => round(x, 2)).join(" ")}.`,
+  `Notes: clipdb IVF, IVF-SQ8, IVF-PQ, Flat-F16 and HNSW searches run on 1 thread, clipdb-flat and clipdb-flat-sq8 rows name their native threads (usearch exactSearch; the re-scoring reads are on the main thread); identical: every query's top-k equalled brute force (exact systems only); bytes/vector: the index's resident bytes per vector (codes + 12 bytes of offset, vector id and radius + centroids; HNSW: RSS growth / n); compressed indexes re-score from their saved file by pread, so those vectors sit in the OS page cache, not in the process; LanceDB uses its own thread pool. recall@10 is against clipdb-flat, which matched the plain JS brute force. rss_mb: growth of this process's RSS while building and querying that system (open rows: the child's whole RSS). The floor is an estimate (${systems.has("floor") ? "WASM SIMD sum or memcmp over the same bytes, 1 thread" : "not measured"}). Data: ${a.clusters} Gaussian clusters on the sphere, seed ${a.seed}. Load average at end: ${os.loadavg().map((x) => round(x, 2)).join(" ")}.`,
 ];
 const table = markdown(rows);
 const text = [`## n = ${n}, dim = ${dim}, ${nq} queries, k = ${k}`, "", table, "", "Ratios:", ...ratios, "", ...notes].join("\n");
 log("\n" + text);
 fs.writeFileSync(path.join(outDir, `search-${n}.md`), text + "\n");
 if (a.json) {
-  const clean = rows.map(({ system, param, build_s, p50_ms, p99_ms, qps, recall10, rss_mb }) => ({ system, param, build_s: round(build_s, 3), p50_ms: round(p50_ms, 4), p99_ms: round(p99_ms, 4), qps: round(qps, 2), recall10: recall10 === null ? null : round(recall10, 4), rss_mb: round(rss_mb, 1) }));
+  const clean = rows.map(({ system, param, build_s, p50_ms, p99_ms, qps, recall10, rss_mb, bytes_per_vector, identical: same }) => ({ system, param, build_s: round(build_s, 3), p50_ms: round(p50_ms, 4), p99_ms: round(p99_ms, 4), qps: round(qps, 2), recall10: recall10 === null ? null : round(recall10, 4), rss_mb: round(rss_mb, 1), bytes_per_vector: bytes_per_vector == null ? null : round(bytes_per_vector, 1), ...(same == null ? {} : { identical: same }) }));
   fs.writeFileSync(a.json, JSON.stringify({ n, dim, rows: clean }, null, 2) + "\n");
 }
 fs.rmSync(tmp, { recursive: true, force: true });

@@ -32,3 +32,16 @@ export async function lanceSearch(t: lancedb.Table, q: Float32Array, k: number, 
   const rows = (await query.toArray()) as { id: number }[];
   return rows.map((r) => r.id);
 }
+
+/** Builds LanceDB's IVF_PQ index (dot distance): `nlist` partitions, `m` sub-vectors of 8 bits. */
+export async function lanceIvfPq(t: lancedb.Table, nlist: number, m: number): Promise<void> {
+  await t.createIndex("vector", { config: lancedb.Index.ivfPq({ numPartitions: nlist, numSubVectors: m, distanceType: "dot" }), replace: true });
+}
+
+/** IVF search with `nprobes` and a float32 re-rank of the best k * refine (LanceDB's refine_factor). */
+export async function lanceSearchRefine(t: lancedb.Table, q: Float32Array, k: number, nprobes: number, refine: number): Promise<number[]> {
+  let query = t.vectorSearch(q).distanceType("dot").limit(k).select(["id", "_distance"]).nprobes(nprobes);
+  if (refine > 0) query = query.refineFactor(refine);
+  const rows = (await query.toArray()) as { id: number }[];
+  return rows.map((r) => r.id);
+}

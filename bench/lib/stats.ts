@@ -11,6 +11,10 @@ export interface Row {
   /** Recall@10 against the exact top-10; null where it does not apply (the floor). */
   recall10: number | null;
   rss_mb: number;
+  /** Resident bytes per vector of that index (null where not known: LanceDB, the floor). */
+  bytes_per_vector?: number | null;
+  /** Exact systems: true when every query's top-k equalled brute force. */
+  identical?: boolean | null;
 }
 
 /** The q-th quantile (0..1) of `xs` (nearest rank). */
@@ -52,9 +56,9 @@ export function round(x: number, d = 3): number {
 
 /** A markdown table of rows, with the number of timed queries per row. */
 export function markdown(rows: (Row & { nq?: number })[]): string {
-  const head = "| system | param | build_s | p50_ms | p99_ms | qps | recall@10 | rss_mb | queries |";
-  const sep = "|---|---|---:|---:|---:|---:|---:|---:|---:|";
+  const head = "| system | param | build_s | p50_ms | p99_ms | qps | recall@10 | rss_mb | bytes/vector | identical | queries |";
+  const sep = "|---|---|---:|---:|---:|---:|---:|---:|---:|---|---:|";
   const f = (x: number | null, d = 2): string => (x === null ? "n/a" : round(x, d).toString());
-  const lines = rows.map((r) => `| ${r.system} | ${r.param} | ${f(r.build_s, 1)} | ${f(r.p50_ms, 3)} | ${f(r.p99_ms, 3)} | ${f(r.qps, 1)} | ${f(r.recall10, 3)} | ${f(r.rss_mb, 0)} | ${r.nq ?? ""} |`);
+  const lines = rows.map((r) => `| ${r.system} | ${r.param} | ${f(r.build_s, 1)} | ${f(r.p50_ms, 3)} | ${f(r.p99_ms, 3)} | ${f(r.qps, 1)} | ${f(r.recall10, 3)} | ${f(r.rss_mb, 0)} | ${r.bytes_per_vector == null ? "" : f(r.bytes_per_vector, 0)} | ${r.identical == null ? "" : r.identical ? "yes" : "NO"} | ${r.nq ?? ""} |`);
   return [head, sep, ...lines].join("\n");
 }
