@@ -25,6 +25,10 @@ export interface AddFlags {
   json?: boolean;
   /** Encoding of --texts and --captions files; default utf-8. */
   encoding?: string;
+  /** Skip images that are near-duplicates of stored ones (or of ones added just before). */
+  skipDuplicates?: boolean;
+  /** With skipDuplicates: the least cosine (default 0.9). */
+  threshold?: number;
 }
 
 /** The non-empty lines of a text file (see readTextFile), with their 1-based line numbers. */
@@ -77,7 +81,8 @@ export async function runAdd(col: Collection, paths: string[], f: AddFlags, sign
         id: img.id,
         captions: caps?.get(img.path.split(sep).pop()!) ?? img.sidecar,
       }));
-      summary = await col.addImages(inputs, { onProgress, signal, batchSize: f.batchSize });
+      const skipDuplicates = f.skipDuplicates ? (f.threshold === undefined ? true : { threshold: f.threshold }) : undefined;
+      summary = await col.addImages(inputs, { onProgress, signal, batchSize: f.batchSize, skipDuplicates });
       summary = { ...summary, failed: summary.failed + skipped.length, errors: [...skipped, ...summary.errors] };
       if (f.prune) summary = { ...summary, pruned: await prune(col, paths) } as AddSummary;
     }
@@ -117,5 +122,6 @@ function readVectors(f: AddFlags) {
 /** The one-line human summary of an ingest, plus per-file errors. */
 export function formatSummary(s: AddSummary & { pruned?: number }): string {
   const head = `added ${s.added}, skipped ${s.skipped}, failed ${s.failed}${s.pruned ? `, pruned ${s.pruned}` : ""}`;
-  return [head, ...s.errors.map((e) => `  ${e.path}: ${e.code}: ${e.message}`)].join("\n");
+  const dupes = (s.duplicates ?? []).map((d) => `  ${d.path}: near-duplicate of '${d.of}' (score ${d.score.toFixed(4)}), skipped`);
+  return [head, ...dupes, ...s.errors.map((e) => `  ${e.path}: ${e.code}: ${e.message}`)].join("\n");
 }

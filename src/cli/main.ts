@@ -8,6 +8,7 @@ import { loadModelFor, runSearch, searchJson, searchTable } from "./search.js";
 import { collect } from "./terms.js";
 import { registerIndex } from "./index-cmd.js";
 import { registerServe } from "./serve.js";
+import { registerItems } from "./dupes.js";
 import { registerEval } from "./eval-cmd.js";
 import { registerAdapt } from "./adapt-cmd.js";
 import { EXIT, humanBytes, indexTable, reportError } from "./output.js";
@@ -31,6 +32,8 @@ common(program.command("add").argument("[paths...]", "image files or folders (re
   .option("--prune", "remove items whose files under the given folders are gone")
   .option("--batch-size <n>", "items per committed batch (default 32)", int)
   .option("--encoding <name>", "encoding of --texts and --captions files (default utf-8; e.g. latin1)")
+  .option("--skip-duplicates", "skip images that are near-duplicates of stored ones (perceptual hash and embedding) and report them")
+  .option("--threshold <cosine>", "with --skip-duplicates: the least embedding cosine (default 0.9)", Number)
   .action(async (paths: string[], f) => {
     const ac = new AbortController();
     const onSigint = () => {
@@ -41,7 +44,7 @@ common(program.command("add").argument("[paths...]", "image files or folders (re
     process.on("SIGINT", onSigint);
     await withCollection(f, true, async (col) => {
       const { summary, code } = await runAdd(col, paths, f, ac.signal);
-      print(f, { added: summary.added, skipped: summary.skipped, failed: summary.failed, errors: summary.errors }, () => formatSummary(summary));
+      print(f, { added: summary.added, skipped: summary.skipped, failed: summary.failed, errors: summary.errors, ...(summary.duplicates ? { duplicates: summary.duplicates } : {}) }, () => formatSummary(summary));
       if (ac.signal.aborted) {
         console.error(new ClipdbError("INTERRUPTED", { reason: "stopped by Ctrl-C" }).message);
         return 130;
@@ -63,7 +66,8 @@ common(program.command("search"), true)
   .option("--index <kind>", `${indexChoices().join(", ")} (default auto: a built HNSW, else IVF, index above 10,000 vectors per modality, else exact)`)
   .option("--nprobe <n>", "IVF lists probed (default: tuned, else 16)", int)
   .option("--ef <n>", "HNSW search breadth (default: tuned, else 64)", int)
-  .option("--where <key=value>", "metadata filter (repeatable)", (v: string, acc: string[] = []) => [...acc, v])
+  .option("--where <expr>", "metadata filter, repeatable: key=value, key!=value, key<n, key>=YYYY-MM-DD, 'key in (a,b)'", (v: string, acc: string[] = []) => [...acc, v])
+  .option("--sort <order>", "order of the top k: relevance (default), taken (oldest first) or -taken (newest first); undated last")
   .option("--min-relevance <r>", "drop hits with relevance below r (0..1), or 'auto' for the default cutoff 0.3; may return fewer than k")
   .option("--plus-text <text[:w]>", "add a text to the query, with optional weight (repeatable)", collect)
   .option("--plus-image <path[:w]>", "add an image to the query (repeatable)", collect)
@@ -116,6 +120,7 @@ common(program.command("stats"))
   });
 
 registerEval(program, registerIndex(program));
+registerItems(program);
 registerServe(program);
 registerAdapt(program);
 

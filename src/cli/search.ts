@@ -3,6 +3,7 @@ import { extname } from "node:path";
 import { ClipdbError } from "../core/errors.js";
 import { parseF32, parseNpy } from "../core/npy.js";
 import { countsScanned, type Collection, type IndexChoice, type QueryInput, type SearchResult } from "../collection/index.js";
+import type { SortOrder } from "../query/index.js";
 import { clip, table } from "./output.js";
 import { termsNeedModel, termsOf, type TermFlags } from "./terms.js";
 
@@ -18,23 +19,13 @@ export interface SearchFlags extends TermFlags {
   index?: IndexChoice;
   nprobe?: number;
   ef?: number;
+  /** Filter expressions (`taken>=2020-01-01`, `camera in (Canon,Nikon)`), all of which must hold. */
   where?: string[];
   /** A relevance cutoff: a number in [0, 1] or "auto". */
   minRelevance?: string;
   /** false with --no-adapt. */
   adapt?: boolean;
-}
-
-/** Parses repeated `key=value` filters. */
-export function parseWhere(items: string[] | undefined): Record<string, string> | undefined {
-  if (!items?.length) return undefined;
-  const out: Record<string, string> = {};
-  for (const it of items) {
-    const eq = it.indexOf("=");
-    if (eq <= 0) throw new ClipdbError("INVALID_ARGUMENT", { name: "where", reason: `'${it}' is not key=value` });
-    out[it.slice(0, eq)] = it.slice(eq + 1);
-  }
-  return out;
+  sort?: SortOrder;
 }
 
 function queryOf(f: SearchFlags): QueryInput {
@@ -67,7 +58,7 @@ export async function loadModelFor(col: Collection, f: SearchFlags): Promise<num
 /** Runs one search from CLI flags. */
 export function runSearch(col: Collection, f: SearchFlags): Promise<SearchResult> {
   if (!Number.isInteger(f.k) || f.k < 1) throw new ClipdbError("INVALID_ARGUMENT", { name: "k", reason: "must be a positive integer" });
-  return col.search(queryOf(f), { k: f.k, modality: f.modality, index: f.index, nprobe: f.nprobe, ef: f.ef, where: parseWhere(f.where), minRelevance: f.minRelevance as number | "auto" | undefined, adapt: f.adapt });
+  return col.search(queryOf(f), { k: f.k, modality: f.modality, index: f.index, nprobe: f.nprobe, ef: f.ef, where: f.where?.length ? f.where : undefined, sort: f.sort, minRelevance: f.minRelevance as number | "auto" | undefined, adapt: f.adapt });
 }
 
 /**
@@ -82,6 +73,7 @@ export function searchJson(r: SearchResult, modelLoadMs?: number): object {
     scanned: r.scanned,
     ...(modelLoadMs === undefined ? {} : { modelLoadMs }),
     ...(r.adapted ? { adapted: r.adapted } : {}),
+    ...(r.hint ? { hint: r.hint } : {}),
   };
 }
 
@@ -94,7 +86,7 @@ export function searchTable(r: SearchResult, modelLoadMs?: number): string {
   const load = modelLoadMs === undefined ? "" : `; model loaded in ${modelLoadMs.toFixed(0)} ms`;
   const scored = countsScanned(r.index) ? `${r.scanned} vectors scored` : "vectors scored n/a";
   const summary = `in ${r.ms.toFixed(1)} ms (${r.index}, ${scored}${r.adapted ? `, ${r.adapted} adapter` : ""}${load})`;
-  if (!r.results.length) return `no results ${summary}`;
+  if (!r.results.length) return `no results ${summary}${r.hint ? `\nhint: ${r.hint}` : ""}`;
   const rows = r.results.map((h) => [h.rank, clip(h.id, 40), h.modality, h.score.toFixed(4), h.relevance.toFixed(2), clip(h.path ?? h.text ?? "", 70)]);
   return `${table(["rank", "id", "modality", "score", "relevance", "path/text"], rows)}\n${r.results.length} results ${summary}`;
 }

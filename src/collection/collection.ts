@@ -5,9 +5,9 @@ import { createHash } from "node:crypto";
 import { ClipdbError } from "../core/errors.js";
 import { testPoint } from "../core/testpoint.js";
 import type { Modality } from "../core/types.js";
-import { DEFAULT_MODEL, loadEmbedder, thumbnailJpeg, type Embedder } from "../embed/index.js";
-import { PgCollectionStore, SqliteCollectionStore, isPgUrl, type CollectionStore } from "../store/index.js";
-import { DEFAULT_EVAL, annKinds, evaluate, groundTruth, indexChoices, parseCombined, parseMinRelevance, requireKind, runPlan, tuneSettingAsync, type EvalConfig, type EvalReport, type IndexChoice, type KindStore, type ModalityIndexes } from "../query/index.js";
+import { DEFAULT_MODEL, loadEmbedder, perceptualHash, thumbnailJpeg, type Embedder } from "../embed/index.js";
+import { PgCollectionStore, SqliteCollectionStore, isEmptyWhere, isPgUrl, type CollectionStore } from "../store/index.js";
+import { DEFAULT_EVAL, annKinds, checkSort, evaluate, groundTruth, indexChoices, missingKeysHint, parseCombined, parseMinRelevance, requireKind, runPlan, sortHits, toWhereFilter, tuneSettingAsync, type EvalConfig, type EvalReport, type IndexChoice, type KindStore, type ModalityIndexes } from "../query/index.js";
 import { IndexSet, type BuildOptions, type IndexSetOptions } from "./indexes.js";
 import { withTransient } from "./index-build.js";
 import { kindsOf } from "./kinds.js";
@@ -18,6 +18,8 @@ import { RelevanceCalibrator, type Calibration } from "./relevance.js";
 import { importVectors, type VectorImport } from "./import.js";
 import { AdapterCache, adaptCollection, adaptQuery, directionOf, dropAdapters, evalAdapters, type AdaptedEval, type AdaptRunOptions } from "./adapt.js";
 import { contentHash, sniffImage } from "./files.js";
+import { PHASH_KEY } from "./capture.js";
+import { duplicatesOfHash, findDuplicates, type DupeMatch, type DupeOptions, type DupeReport } from "./dupes.js";
 import type {
   AddOptions, AddSummary, CollectionApi, CollectionStats, ImageBytes, ImageInput, IndexStatus, ItemView, ModelState,
   QueryInput, SearchParams, SearchResult, TextInput, TuneResult,
@@ -253,10 +255,12 @@ export class Collection implements CollectionApi {
     let adapted: SearchResult["adapted"];
     if (params.adapt !== false) ({ q, adapted } = adaptQuery((await this.adapters.get(this.store)).adapters, directionOf(queryModality, modalities), q0));
     const sets = await this.indexes.forSearch(index, modalities);
+    const sort = checkSort(params.sort);
+    const where = params.where === undefined ? undefined : toWhereFilter(params.where);
     let candidates: Map<Modality, Uint32Array> | undefined;
-    if (params.where && Object.keys(params.where).length) {
+    if (!isEmptyWhere(where)) {
       candidates = new Map();
-      for (const m of modalities) candidates.set(m, await this.store.offsetsWhere(params.where, m));
+      for (const m of modalities) candidates.set(m, await this.store.offsetsWhere(where!, m));
     }
     const plan = await runPlan(sets, {
       q, k, modalities, index, candidates, exclude,
@@ -273,7 +277,12 @@ export class Collection implements CollectionApi {
       })
       .filter((h) => minRelevance === undefined || h.relevance >= minRelevance)
       .map((h, i) => ({ ...h, rank: i + 1 }));
-    return { results, ms: performance.now() - t0, index: plan.index, scanned: plan.scanned, ...(adapted ? { adapted } : {}) };
+    const out: SearchResult = { results: sortHits(results, sort), ms: performance.now() - t0, index: plan.index, scanned: plan.scanned, ...(adapted ? { adapted } : {}) };
+    if (results.length === 0 && where !== undefined) {
+      const hint = await missingKeysHint(this.store, where);
+      if (hint) out.hint = hint;
+    }
+    return out;
   }
 
   /**
@@ -290,6 +299,32 @@ export class Collection implements CollectionApi {
   /** Removes the stored query adapters; returns the directions that were stored. */
   dropAdapters(): Promise<("t2i" | "i2t")[]> {
     return dropAdapters(this.store);
+  }
+
+  /**
+   * Groups of near-duplicate images in the whole collection (see collection/dupes.ts for the rule
+   * and its defaults). Images added before hashes were recorded are hashed from their files now.
+   */
+  async duplicates(opts: DupeOptions = {}): Promise<DupeReport> {
+    return findDuplicates(this.store, opts, (id) => this.hashFromFile(id));
+  }
+
+  /** The near-duplicates of one stored image, best first (NOT_FOUND for unknown ids; [] for texts). */
+  async duplicatesOf(id: string, opts: DupeOptions = {}): Promise<DupeMatch[]> {
+    const r = await this.store.get(id);
+    if (!r) throw new ClipdbError("NOT_FOUND", { id });
+    if (r.modality !== "image") return [];
+    const hash = typeof r.meta[PHASH_KEY] === "string" ? (r.meta[PHASH_KEY] as string) : await this.hashFromFile(id);
+    if (!hash) return [];
+    return duplicatesOfHash(this.store, hash, (await this.store.vector(r.offset))!, opts, r.offset, (other) => this.hashFromFile(other));
+  }
+
+  private async hashFromFile(id: string): Promise<string | undefined> {
+    try {
+      return await perceptualHash((await this.image(id)).data);
+    } catch {
+      return undefined;
+    }
   }
 
   /** One item with its paired ids, or undefined. */

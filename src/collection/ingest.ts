@@ -5,6 +5,8 @@ import { ClipdbError, isClipdbError } from "../core/errors.js";
 import { testPoint } from "../core/testpoint.js";
 import type { Embedder } from "../embed/index.js";
 import type { CollectionStore, NewItem, StoreReader } from "../store/index.js";
+import { PHASH_KEY, capturedMeta } from "./capture.js";
+import { DupeChecker } from "./dupes.js";
 import { contentHash, sniffImage } from "./files.js";
 import type { AddError, AddOptions, AddSummary, ImageInput, TextInput } from "./types.js";
 
@@ -18,6 +20,8 @@ interface Prepared {
   bytes: Buffer;
   hash: string;
   label: string;
+  /** The user's metadata over what was captured of the image (capture.ts). */
+  meta: Record<string, unknown>;
 }
 
 function emptySummary(): AddSummary {
@@ -59,6 +63,8 @@ export async function addImages(
 ): Promise<AddSummary> {
   const sum = emptySummary();
   const batch = Math.max(1, opts.batchSize ?? DEFAULT_BATCH);
+  const dupes = opts.skipDuplicates ? new DupeChecker(store, opts.skipDuplicates === true ? {} : opts.skipDuplicates) : undefined;
+  if (dupes) sum.duplicates = [];
   for (let start = 0; start < inputs.length; start += batch) {
     if (opts.signal?.aborted) break;
     const ready: Prepared[] = [];
@@ -75,7 +81,7 @@ export async function addImages(
         sum.errors.push(errorOf(label, e));
       }
     }
-    if (ready.length) await commitImages(store, await embedder(), uploads, ready, sum);
+    if (ready.length) await commitImages(store, await embedder(), uploads, ready, sum, dupes);
     opts.onProgress?.(Math.min(start + batch, inputs.length), inputs.length);
   }
   return sum;
@@ -83,6 +89,7 @@ export async function addImages(
 
 async function prepare(store: CollectionStore, input: ImageInput, label: string): Promise<Prepared | { skip: string }> {
   let bytes: Buffer;
+  let file: { size: number; mtime: Date } | undefined;
   if (input.data) bytes = input.data;
   else if (input.path) {
     const st = await stat(input.path).catch((e: NodeJS.ErrnoException) => {
@@ -91,6 +98,7 @@ async function prepare(store: CollectionStore, input: ImageInput, label: string)
     });
     // A FIFO, socket or device would block or never end: refuse it without opening it.
     if (!st.isFile()) throw new ClipdbError("IMAGE_DECODE", { file: label, reason: "it is not a regular file (a folder, FIFO, socket or device); it was skipped without being read" });
+    file = st;
     try {
       bytes = await readFile(input.path);
     } catch (e) {
@@ -102,18 +110,32 @@ async function prepare(store: CollectionStore, input: ImageInput, label: string)
   const existing = await store.get(id);
   if (existing && existing.hash === hash) return { skip: id };
   if (existing && existing.modality !== "image") throw new ClipdbError("DUPLICATE_ID", { id });
-  return { input, id, bytes, hash, label };
+  return { input, id, bytes, hash, label, meta: await capturedMeta(bytes, input.meta, file) };
 }
 
-async function commitImages(store: CollectionStore, emb: Embedder, uploads: UploadSink, ready: Prepared[], sum: AddSummary): Promise<void> {
+async function commitImages(store: CollectionStore, emb: Embedder, uploads: UploadSink, ready: Prepared[], sum: AddSummary, dupes?: DupeChecker): Promise<void> {
   const { vectors, errors } = await emb.embedImagesSettled(ready.map((r) => r.bytes));
-  const ok = ready.filter((r, i) => {
+  const dim0 = emb.dim;
+  const ok: Prepared[] = [];
+  for (const [i, r] of ready.entries()) {
     if (errors[i]) {
       sum.failed++;
       sum.errors.push(errorOf(r.label, errors[i]));
+      continue;
     }
-    return !errors[i];
-  });
+    if (dupes) {
+      const v = vectors.subarray(i * dim0, (i + 1) * dim0);
+      const phash = typeof r.meta[PHASH_KEY] === "string" ? (r.meta[PHASH_KEY] as string) : undefined;
+      const m = await dupes.match(phash, v, r.id);
+      if (m) {
+        sum.skipped++;
+        sum.duplicates!.push({ path: r.label, id: r.id, of: m.id, score: m.score });
+        continue;
+      }
+      dupes.accept(r.id, phash, v);
+    }
+    ok.push(r);
+  }
   const captions = ok.flatMap((r) => (r.input.captions ?? []).map((text, n) => ({ r, text, n })));
   const textVecs = captions.length ? await emb.embedTexts(captions.map((c) => c.text)) : new Float32Array(0);
   const dim = emb.dim;
@@ -123,7 +145,7 @@ async function commitImages(store: CollectionStore, emb: Embedder, uploads: Uplo
   // One group per image: its item and caption items, with the rows of their vectors.
   const groups = ok.map((r) => {
     const row = ready.indexOf(r);
-    const items: NewItem[] = [{ id: r.id, modality: "image", source: sources.get(r)!, text: null, meta: r.input.meta ?? {}, hash: r.hash }];
+    const items: NewItem[] = [{ id: r.id, modality: "image", source: sources.get(r)!, text: null, meta: r.meta, hash: r.hash }];
     const rows: Float32Array[] = [vectors.subarray(row * dim, (row + 1) * dim)];
     const pairs: { imageId: string; textId: string }[] = [];
     captions.forEach((c, i) => {

@@ -33,6 +33,9 @@ export interface QueryInput {
 }
 
 import type { IndexChoice, IndexKind } from "../query/plan.js";
+import type { SortOrder } from "../query/sort.js";
+import type { WhereInput } from "../query/where.js";
+import type { DupeMatch, DupeOptions, DupeReport } from "./dupes.js";
 
 /** Which index answers a query. "exact" scans everything (Flat); "ivf" and "hnsw" need a built index. */
 export type { IndexChoice, IndexKind };
@@ -53,8 +56,19 @@ export interface SearchParams {
   nprobe?: number;
   /** HNSW search breadth; default: the tuned value, else 64. Higher is slower and more exact. */
   ef?: number;
-  /** Metadata equality filter: every key must equal the value (as a string). */
-  where?: Record<string, string>;
+  /**
+   * Metadata filter; default none. An object is equality (every key equals its value as a
+   * string); a list holds typed conditions (`{ key: "taken", op: ">=", value: "2020-01-01" }`)
+   * or expressions (`"camera in (Canon,Nikon)"`), all of which must hold (see query/where.ts).
+   * A filtered search still returns k results when k items pass, on every index.
+   */
+  where?: WhereInput;
+  /**
+   * Order of the returned top-k: "relevance" (default, best first), "taken" (oldest first) or
+   * "-taken" (newest first); items without a date taken go last. It reorders the top matches, it
+   * does not search by date.
+   */
+  sort?: SortOrder;
   /**
    * Drops hits whose `relevance` is below this (a number in [0, 1], or "auto" for
    * AUTO_MIN_RELEVANCE, 0.3); default: off. The search may then return fewer than k hits.
@@ -95,6 +109,8 @@ export interface SearchResult {
   scanned: number;
   /** The adapter direction applied to the query ("t2i" or "i2t"), when one was. */
   adapted?: "t2i" | "i2t";
+  /** Set when the results are empty for a reason worth saying (a filter key no item has). */
+  hint?: string;
 }
 
 /** An item as the collection shows it. */
@@ -129,6 +145,8 @@ export interface AddSummary {
   ids: string[];
   /** Ids skipped because the same content is already stored under them (re-adds, concurrent uploads). */
   skippedIds: string[];
+  /** With `skipDuplicates`: images not added because they are near-duplicates of an image stored (or added just before), counted in `skipped`. */
+  duplicates?: { path: string; id: string; of: string; score: number }[];
 }
 
 /** State of one persisted index. */
@@ -229,6 +247,12 @@ export interface AddOptions {
   onProgress?: ProgressFn;
   /** When aborted, stops after the current batch (committed work is kept). */
   signal?: AbortSignal;
+  /**
+   * Images only: skip an image that is a near-duplicate of one already stored or added earlier in
+   * the same call (perceptual hash and embedding, see collection/dupes.ts), and report it in
+   * `duplicates`. Default off; `true` uses the default threshold, or give the options.
+   */
+  skipDuplicates?: boolean | DupeOptions;
 }
 
 /** A thumbnail or full image as served. */
@@ -257,6 +281,10 @@ export interface CollectionApi {
   addTexts(inputs: TextInput[], opts?: AddOptions): Promise<AddSummary>;
   search(query: QueryInput, params?: SearchParams): Promise<SearchResult>;
   get(id: string): Promise<ItemView | undefined>;
+  /** Groups of near-duplicate images in the collection (collection/dupes.ts). */
+  duplicates(opts?: DupeOptions): Promise<DupeReport>;
+  /** Near-duplicates of one image, best first; NOT_FOUND for unknown ids, [] for texts. */
+  duplicatesOf(id: string, opts?: DupeOptions): Promise<DupeMatch[]>;
   /** Full image bytes of an image item (NOT_FOUND for unknown ids or text items). */
   image(id: string): Promise<ImageBytes>;
   /** An EXIF-rotated JPEG thumbnail, made once and cached in the collection folder. */

@@ -16,3 +16,5 @@ export {
   type ThumbnailOptions,
 } from "./image.js";
 export { ImagePreprocessor, planFastPath, resizeTarget, type FastPlan, type PixelTensor } from "./preprocess.js";
+export { PHASH_BITS, hammingHex, perceptualHash, phashOfGrey } from "./phash.js";
+export { cameraBrand, exifDate, imageMeta, type ImageMeta } from "./imagemeta.js";

@@ -9,3 +9,5 @@ export * from "./prompts.js";
 export * from "./kinds.js";
 export * from "./adapter.js";
 export * from "./adapt-run.js";
+export * from "./where.js";
+export * from "./sort.js";

@@ -17,6 +17,7 @@ import { type ErrorBody, JSON_BODY_LIMIT, toHttpError } from "./errors.js";
 import { makeGuard, normaliseAllowedHost, normaliseOrigin, UploadSlots } from "./guard.js";
 import { BurstReleaser } from "./memory.js";
 import { registerItemRoutes } from "./routes-items.js";
+import { registerDupeRoutes } from "./routes-dupes.js";
 import { registerSearchRoutes } from "./routes-search.js";
 import { registerStatusRoutes } from "./routes-status.js";
 
@@ -320,6 +321,7 @@ export async function buildServer(col: CollectionApi, opts: ServerOptions = {}):
 
   registerSearchRoutes(app, ctx);
   registerItemRoutes(app, ctx);
+  registerDupeRoutes(app, ctx);
   registerStatusRoutes(app, ctx);
 
   app.get("/openapi.json", { schema: { hide: true } }, async () => app.swagger());

@@ -1,6 +1,7 @@
 import { ClipdbError } from "../core/errors.js";
 import type { IndexChoice, QueryInput, SearchParams } from "../collection/types.js";
 import { indexChoices } from "../collection/index.js";
+import { SORT_ORDERS, type SortOrder, type WhereInput } from "../query/index.js";
 import { MAX_K } from "./schemas.js";
 import { parseMinRelevance } from "../query/relevance.js";
 import { parseTerms } from "./terms.js";
@@ -15,6 +16,7 @@ export interface RawSearchOptions {
   where?: unknown;
   minRelevance?: unknown;
   adapt?: unknown;
+  sort?: unknown;
 }
 
 const bad = (name: string, reason: string, hint?: string): ClipdbError =>
@@ -35,17 +37,18 @@ function oneOf<T extends string>(name: string, v: unknown, allowed: readonly T[]
   return v as T;
 }
 
-function whereFilter(v: unknown): Record<string, string> | undefined {
+function whereFilter(v: unknown): WhereInput | undefined {
   if (v === undefined || v === "") return undefined;
   let obj = v;
   if (typeof v === "string") {
     try {
       obj = JSON.parse(v);
     } catch {
-      throw bad("where", "not valid JSON", 'Send a JSON object of strings, e.g. {"split":"val"}.');
+      throw bad("where", "not valid JSON", 'Send a JSON object of strings, e.g. {"split":"val"}, or a list of conditions, e.g. ["taken>=2020-01-01"].');
     }
   }
-  if (typeof obj !== "object" || obj === null || Array.isArray(obj)) throw bad("where", "expected an object of key → value strings");
+  if (Array.isArray(obj)) return obj as WhereInput;
+  if (typeof obj !== "object" || obj === null) throw bad("where", "expected an object of key → value strings or a list of conditions");
   const out: Record<string, string> = {};
   for (const [key, val] of Object.entries(obj)) {
     if (typeof val !== "string" && typeof val !== "number" && typeof val !== "boolean") {
@@ -83,6 +86,8 @@ export function parseSearchParams(raw: RawSearchOptions): SearchParams {
     else if (raw.adapt === false || raw.adapt === "false") params.adapt = false;
     else throw bad("adapt", `expected true or false, got ${JSON.stringify(raw.adapt)}`);
   }
+  const sort = oneOf<SortOrder>("sort", raw.sort, SORT_ORDERS);
+  if (sort !== undefined) params.sort = sort;
   return params;
 }
 

@@ -35,7 +35,7 @@ export async function withPairs(ctx: ServerContext, result: SearchResult): Promi
   return { ...result, results };
 }
 
-const SEARCH_FIELDS = ["k", "modality", "index", "nprobe", "ef", "where", "minRelevance", "text", "item", "imageAs", "imageWeight", "plus", "minus", "adapt"];
+const SEARCH_FIELDS = ["k", "modality", "index", "nprobe", "ef", "where", "sort", "minRelevance", "text", "item", "imageAs", "imageWeight", "plus", "minus", "adapt"];
 
 /** Multipart uploads are parsed from the stream by hand; the body schema is for the OpenAPI document only. */
 const documentOnly = { validatorCompiler: () => () => true };

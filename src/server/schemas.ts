@@ -12,6 +12,48 @@ export const MAX_TEXT = 4096;
 /** Largest vector dimension accepted in a JSON query. */
 export const MAX_DIM = 8192;
 
+const scalar = { anyOf: [{ type: "string" }, { type: "number" }, { type: "boolean" }] } as const;
+
+/**
+ * A metadata filter: an object of key → string (equality), or a list whose items are conditions
+ * `{key, op, value}` or expressions such as "taken>=2020-01-01"; all must hold.
+ */
+export const whereSchema = {
+  description:
+    'Metadata filter. An object is equality ({"split":"val"}); a list holds conditions, all of which must hold: ' +
+    '{"key":"taken","op":">=","value":"2020-01-01"}, {"key":"camera","op":"in","value":["Canon","Nikon"]}, or the same as text ("width>=1024", "camera in (Canon,Nikon)"). ' +
+    "Operators: = != < <= > >= in exists. '<' and friends take a number or a date (YYYY-MM-DD[THH:MM[:SS]]; a date alone means that whole day).",
+  anyOf: [
+    { type: "object", additionalProperties: scalar },
+    {
+      type: "array",
+      maxItems: 64,
+      items: {
+        anyOf: [
+          { type: "string", minLength: 1, maxLength: 1024 },
+          {
+            type: "object",
+            required: ["key", "op"],
+            additionalProperties: false,
+            properties: {
+              key: { type: "string", minLength: 1 },
+              op: { type: "string", enum: ["=", "!=", "<", "<=", ">", ">=", "in", "exists"] },
+              value: { anyOf: [...scalar.anyOf, { type: "array", maxItems: 1024, items: scalar }] },
+            },
+          },
+        ],
+      },
+    },
+  ],
+} as const;
+
+/** Order of the returned top k. */
+export const sortSchema = {
+  type: "string",
+  enum: ["relevance", "taken", "-taken"],
+  description: "Order of the top k: relevance (default, best first), taken (oldest first) or -taken (newest first); items without a date taken go last.",
+} as const;
+
 const searchOptionProps = {
   k: { type: "integer", minimum: 1, maximum: MAX_K, default: 10, description: "Results returned; default 10." },
   modality: {
@@ -26,11 +68,8 @@ const searchOptionProps = {
   },
   nprobe: { type: "integer", minimum: 1, maximum: 65536, description: "IVF lists probed; default 16 or the tuned value. Higher is slower and more exact." },
   ef: { type: "integer", minimum: 1, maximum: 100000, description: "HNSW search breadth; default 64 or the tuned value. Higher is slower and more exact." },
-  where: {
-    type: "object",
-    additionalProperties: { type: "string" },
-    description: "Metadata equality filter: every key must equal its value.",
-  },
+  where: whereSchema,
+  sort: sortSchema,
   minRelevance: {
     anyOf: [{ type: "number", minimum: 0, maximum: 1 }, { type: "string", enum: ["auto"] }],
     description: 'Drop hits whose `relevance` is below this: a number in [0, 1], or "auto" (the default cutoff, 0.3). Default: off. May return fewer than k.',
@@ -72,7 +111,8 @@ export const searchImageBody = {
     nprobe: searchOptionProps.nprobe,
     ef: searchOptionProps.ef,
     adapt: { type: "string", enum: ["true", "false"], description: searchOptionProps.adapt.description },
-    where: { type: "string", description: "Metadata filter as a JSON object of strings, e.g. {\"split\":\"val\"}." },
+    where: { type: "string", description: "Metadata filter as JSON, as in /search: an object of strings ({\"split\":\"val\"}) or a list of conditions ([\"taken>=2020-01-01\"])." },
+    sort: sortSchema,
     minRelevance: { type: "string", description: 'A number in [0, 1] or "auto" (see /search).' },
   },
 } as const;
@@ -127,6 +167,7 @@ export const searchResponse = {
     index: { type: "string", enum: ["exact", ...annNames()] },
     scanned: { type: "integer", description: "Vectors scored for this query." },
     adapted: { type: "string", enum: ["t2i", "i2t"], description: "The stored query adapter applied, when one was." },
+    hint: { type: "string", description: "Set when the results are empty for a reason worth saying, e.g. a filter key that no item has." },
   },
 } as const;
 

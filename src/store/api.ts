@@ -21,6 +21,7 @@
 import type { Modality } from "../core/types.js";
 import type { StoreChanges } from "./store.js";
 import type { ItemRecord, NewItem, Pair } from "./types.js";
+import type { WhereFilter } from "./where.js";
 
 /** Reads of a collection's records. All methods are async so a network store can implement them. */
 export interface StoreReader {
@@ -40,8 +41,8 @@ export interface StoreReader {
   vectorsAt(offsets: ArrayLike<number>): Promise<Float32Array>;
   /** Live offsets of a modality (or all), ascending, >= `from` (default 0). */
   liveOffsets(modality?: Modality, from?: number): Promise<Uint32Array>;
-  /** Offsets (ascending) whose meta[key] (as a string) equals every value of `where`. */
-  offsetsWhere(where: Record<string, string>, modality?: Modality): Promise<Uint32Array>;
+  /** Offsets (ascending) passing a metadata filter: equality (object form) or typed conditions (store/where.ts). */
+  offsetsWhere(where: WhereFilter, modality?: Modality): Promise<Uint32Array>;
   /** Ids paired with this one, by offset. */
   pairedIds(id: string): Promise<string[]>;
   /** Every pair as (image offset, text offset), sorted by image then text. */

@@ -8,3 +8,4 @@ export { SqliteCollectionStore } from "./sqlite-collection.js";
 export { PgCollectionStore, type PgStoreOptions } from "./pg.js";
 export { isPgUrl } from "./pg-url.js";
 export type { PgIndexInfo, PgIndexType, PgSearchOptions } from "./pg-search.js";
+export { WHERE_OPS, checkWhere, isEmptyWhere, isoDate, whereKeys, type WhereCond, type WhereFilter, type WhereOp, type WhereValue } from "./where.js";

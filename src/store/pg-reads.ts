@@ -10,7 +10,7 @@ import type { StoreReader } from "./api.js";
 import type { PgNames } from "./pg-schema.js";
 import { fromDriver } from "./pg-url.js";
 import { decodeVectorInto } from "./pg-vectors.js";
-import { checkWhere } from "./records.js";
+import { checkWhere, pgWhere, type WhereFilter } from "./where.js";
 import type { StoreChanges } from "./store.js";
 import type { ItemRecord } from "./types.js";
 
@@ -168,14 +168,11 @@ export class PgReader implements StoreReader {
    * JSON text, booleans "true"/"false"; null and missing never match). Postgres writes numbers
    * as jsonb numerics, so an exponent form (1e+21) or trailing zeros compare as Postgres prints them.
    */
-  async offsetsWhere(where: Record<string, string>, modality?: Modality): Promise<Uint32Array> {
-    const keys = checkWhere(where);
-    if (keys.length === 0) return this.liveOffsets(modality);
+  async offsetsWhere(where: WhereFilter, modality?: Modality): Promise<Uint32Array> {
+    const checked = checkWhere(where);
+    if (checked.length === 0) return this.liveOffsets(modality);
     const params: unknown[] = [];
-    const conds = keys.map((k) => {
-      params.push(k, where[k]);
-      return `meta->>$${params.length - 1} = $${params.length}`;
-    });
+    const conds = [pgWhere(checked, params)];
     if (modality !== undefined) {
       params.push(modality);
       conds.push(`modality = $${params.length}`);

@@ -8,6 +8,7 @@ import { type PgTarget, fromDriver, isDriverError, parsePgUrl, scrub, unavailabl
 import type { StoreChanges } from "./store.js";
 import type { ItemRecord, NewItem, Pair } from "./types.js";
 import { type PgIndexInfo, type PgIndexType, type PgSearchOptions, buildVectorIndex, dropVectorIndex, relationBytes, searchVectors, vectorIndexes } from "./pg-search.js";
+import type { WhereFilter } from "./where.js";
 
 /** Options of `PgCollectionStore.open`. */
 export interface PgStoreOptions {
@@ -229,7 +230,7 @@ export class PgCollectionStore implements CollectionStore {
   liveOffsets(modality?: Modality, from?: number): Promise<Uint32Array> {
     return this.reading((o) => o.liveOffsets(modality, from));
   }
-  offsetsWhere(where: Record<string, string>, modality?: Modality): Promise<Uint32Array> {
+  offsetsWhere(where: WhereFilter, modality?: Modality): Promise<Uint32Array> {
     return this.reading((o) => o.offsetsWhere(where, modality));
   }
   pairedIds(id: string): Promise<string[]> {

@@ -91,23 +91,3 @@ export function checkBatch(
     return meta;
   });
 }
-
-/**
- * The keys of a `where` filter, checked as every store checks them: a key goes into a JSON path,
- * so it may not be empty or hold a double quote, a backslash or a control character, and every
- * value must be a string (INVALID_ARGUMENT naming the key).
- */
-export function checkWhere(where: Record<string, string>): string[] {
-  const keys = Object.keys(where);
-  for (const k of keys) {
-    if (k === "" || /["\\\u0000-\u001f\u007f]/.test(k)) {
-      throw new ClipdbError("INVALID_ARGUMENT", {
-        name: "where",
-        reason: `the key ${JSON.stringify(k)} is empty or contains a double quote, a backslash or a control character`,
-        hint: "Use metadata keys made of printable characters other than '\"' and '\\'.",
-      });
-    }
-    if (typeof where[k] !== "string") throw new ClipdbError("INVALID_ARGUMENT", { name: "where", reason: `the value of '${k}' is not a string` });
-  }
-  return keys;
-}

@@ -2,6 +2,7 @@ import type { Modality } from "../core/types.js";
 import type { CollectionStore, StoreReader, StoreWriter } from "./api.js";
 import { Store, type StoreChanges } from "./store.js";
 import type { ItemRecord, NewItem, Pair, StoreOpenOptions } from "./types.js";
+import type { WhereFilter } from "./where.js";
 
 /** The synchronous Store's calls, resolved as promises: what `read`/`transaction` callbacks get. */
 class SqliteOps implements StoreWriter {
@@ -31,7 +32,7 @@ class SqliteOps implements StoreWriter {
   async liveOffsets(modality?: Modality, from?: number): Promise<Uint32Array> {
     return this.store.liveOffsets(modality, from);
   }
-  async offsetsWhere(where: Record<string, string>, modality?: Modality): Promise<Uint32Array> {
+  async offsetsWhere(where: WhereFilter, modality?: Modality): Promise<Uint32Array> {
     return this.store.offsetsWhere(where, modality);
   }
   async pairedIds(id: string): Promise<string[]> {
@@ -183,7 +184,7 @@ export class SqliteCollectionStore implements CollectionStore {
     await this.idle();
     return this.ops.liveOffsets(modality, from);
   }
-  async offsetsWhere(where: Record<string, string>, modality?: Modality): Promise<Uint32Array> {
+  async offsetsWhere(where: WhereFilter, modality?: Modality): Promise<Uint32Array> {
     await this.idle();
     return this.ops.offsetsWhere(where, modality);
   }

@@ -5,7 +5,8 @@ import Database from "better-sqlite3";
 import { ClipdbError } from "../core/errors.js";
 import type { Modality } from "../core/types.js";
 import { VectorBlocks } from "./blocks.js";
-import { COLS, type Row, checkBatch, checkWhere, toRecord } from "./records.js";
+import { COLS, type Row, checkBatch, toRecord } from "./records.js";
+import { checkWhere, sqliteWhere, type WhereFilter } from "./where.js";
 import { DEFAULT_BLOCK_SIZE, MIGRATIONS, SCHEMA_VERSION, checkHeader, migrate } from "./schema.js";
 import { DB_FILE, type Db, translateSqliteError } from "./sqlite.js";
 import type { ItemRecord, NewItem, Pair, StoreOpenOptions, VerifyReport } from "./types.js";
@@ -336,22 +337,20 @@ export class Store {
   }
 
   /**
-   * Offsets (ascending) of the items whose meta[key], as a string, equals value for every key,
-   * optionally of one modality. Numbers compare by their JSON text (2017 matches "2017"), booleans
-   * as "true"/"false"; null and missing keys never match; keys may not be empty or contain '"', '\\'
-   * or control characters (INVALID_ARGUMENT naming the key).
+   * Offsets (ascending) of the items that pass a metadata filter, optionally of one modality.
+   * The object form is equality: meta[key], as a string, equals value for every key. Numbers
+   * compare by their JSON text (2017 matches "2017"), booleans as "true"/"false"; null and missing
+   * keys never match. The list form adds `!=`, `<`, `<=`, `>`, `>=`, `in` and `exists` (see
+   * store/where.ts). Keys may not be empty or contain '"', '\\' or control characters
+   * (INVALID_ARGUMENT naming the key); keys and values are bound parameters.
    * An empty `where` gives all live offsets. Cost: a scan of the items table (not of vectors).
    */
-  offsetsWhere(where: Record<string, string>, modality?: Modality): Uint32Array {
-    const keys = checkWhere(where);
-    if (keys.length === 0) return this.liveOffsets(modality);
-    const params: unknown[] = [];
-    for (const k of keys) {
-      const p = `$."${k}"`;
-      params.push(p, p, where[k]);
-    }
+  offsetsWhere(where: WhereFilter, modality?: Modality): Uint32Array {
+    const conds = checkWhere(where);
+    if (conds.length === 0) return this.liveOffsets(modality);
+    const { sql, params } = sqliteWhere(conds);
     if (modality !== undefined) params.push(modality);
-    return this.guard(() => Uint32Array.from(this.whereStatement(keys.length, modality !== undefined).all(...params)));
+    return this.guard(() => Uint32Array.from(this.whereStatement(sql, modality !== undefined).all(...params)));
   }
 
   /**
@@ -675,17 +674,13 @@ export class Store {
     }
   }
 
-  /** The cached offsetsWhere statement for `nKeys` conditions, with or without a modality. */
-  private whereStatement(nKeys: number, withModality: boolean): Database.Statement<unknown[], number> {
-    const shape = `${nKeys}:${withModality}`;
+  /** The cached offsetsWhere statement for a condition's SQL, with or without a modality. */
+  private whereStatement(cond: string, withModality: boolean): Database.Statement<unknown[], number> {
+    const shape = `${cond}:${withModality}`;
     let stmt = this.whereCache.get(shape);
     if (stmt === undefined) {
-      const conds = Array.from(
-        { length: nKeys },
-        () => "(CASE json_type(meta, ?) WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' ELSE CAST(json_extract(meta, ?) AS TEXT) END) = ?",
-      );
-      if (withModality) conds.push("modality = ?");
-      stmt = this.db.prepare<unknown[], number>(`SELECT offset FROM items WHERE ${conds.join(" AND ")} ORDER BY offset`).pluck();
+      stmt = this.db.prepare<unknown[], number>(`SELECT offset FROM items WHERE ${cond}${withModality ? " AND modality = ?" : ""} ORDER BY offset`).pluck();
+      if (this.whereCache.size > 256) this.whereCache.clear();
       this.whereCache.set(shape, stmt);
     }
     return stmt;

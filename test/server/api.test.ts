@@ -535,6 +535,8 @@ describe("/openapi.json", () => {
       "/api/v1/items/{id}": ["get", "delete"],
       "/api/v1/items/{id}/image": ["get"],
       "/api/v1/items/{id}/thumb": ["get"],
+      "/api/v1/items/{id}/duplicates": ["get"],
+      "/api/v1/duplicates": ["get"],
       "/api/v1/stats": ["get"],
       "/api/v1/health": ["get"],
     };

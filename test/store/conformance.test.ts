@@ -8,6 +8,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { CollectionStore } from "../../src/store/api.js";
 import { PgCollectionStore } from "../../src/store/pg.js";
 import { SqliteCollectionStore } from "../../src/store/sqlite-collection.js";
+import type { WhereCond } from "../../src/store/where.js";
 import type { NewItem, Pair } from "../../src/store/types.js";
 import { type PgServer, startPgServer } from "../../scripts/lib/pg-server.js";
 import { sameBits, vectorsFor } from "./fixtures/gen.js";
@@ -284,6 +285,47 @@ describe.each(backends)("$name store", (b) => {
       await expect(s.offsetsWhere({ [key]: "x" })).rejects.toMatchObject({ code: "INVALID_ARGUMENT" });
     }
     await expect(s.offsetsWhere({ year: 2017 as unknown as string })).rejects.toMatchObject({ code: "INVALID_ARGUMENT" });
+  });
+
+  it("filters by typed conditions: != < <= > >= in exists and whole-day dates, keys and values bound", async () => {
+    const s = await seeded();
+    const meta: Record<string, Record<string, unknown>> = {
+      a: { taken: "2019-05-03T14:22:10", camera: "Canon", width: 640, ok: true },
+      b: { taken: "2020-12-31T23:59:59", camera: "Nikon", width: 1024 },
+      c: { taken: "2021-01-01T00:00:00", camera: "Sony", width: "2048" },
+      d: { camera: "Canon", width: 99.5, "it's": "x'); DROP TABLE items; --" },
+    };
+    await add(s, Object.keys(meta), [], (id) => ({ meta: meta[id] }));
+    const w = async (where: WhereCond[]): Promise<number[]> => arr(await s.offsetsWhere(where));
+    expect(await w([{ key: "taken", op: ">=", value: "2020-01-01" }])).toEqual([1, 2]);
+    expect(await w([{ key: "taken", op: "<=", value: "2020-12-31" }])).toEqual([0, 1]); // the whole last day
+    expect(await w([{ key: "taken", op: ">", value: "2020-12-31" }])).toEqual([2]);
+    expect(await w([{ key: "taken", op: "<", value: "2020-12-31" }])).toEqual([0]);
+    expect(await w([{ key: "taken", op: "=", value: "2019-05-03" }])).toEqual([0]);
+    expect(await w([{ key: "taken", op: ">=", value: "2019-05-03T14:22:11" }])).toEqual([1, 2]);
+    expect(await w([{ key: "taken", op: ">=", value: "2019-01-01" }, { key: "taken", op: "<", value: "2021-01-01" }])).toEqual([0, 1]);
+    expect(await w([{ key: "camera", op: "in", value: ["Canon", "Nikon"] }])).toEqual([0, 1, 3]);
+    expect(await w([{ key: "camera", op: "!=", value: "Canon" }])).toEqual([1, 2]);
+    expect(await w([{ key: "ok", op: "!=", value: "true" }])).toEqual([1, 2, 3]); // missing keys pass !=
+    expect(await w([{ key: "width", op: ">=", value: 640 }])).toEqual([0, 1]); // the string "2048" is no number
+    expect(await w([{ key: "width", op: "<", value: "100" }])).toEqual([3]);
+    expect(await w([{ key: "width", op: "in", value: [640, "2048"] }])).toEqual([0, 2]);
+    expect(await w([{ key: "taken", op: "exists" }])).toEqual([0, 1, 2]);
+    expect(await w([{ key: "it's", op: "=", value: "x'); DROP TABLE items; --" }])).toEqual([3]);
+    expect(await w([{ key: "nowhere", op: "exists" }])).toEqual([]);
+    expect(await w([])).toEqual([0, 1, 2, 3]);
+    expect(arr(await s.offsetsWhere([{ key: "camera", op: "=", value: "Canon" }], "image"))).toEqual([0, 3]);
+    for (const bad of [
+      { key: "width", op: "<", value: "abc" },
+      { key: "taken", op: ">=", value: "2020-02-30" },
+      { key: "camera", op: "~", value: "x" },
+      { key: "camera", op: "in", value: [] },
+      { key: "", op: "=", value: "x" },
+      { key: "width", op: ">", value: ["1", "2"] },
+    ]) {
+      await expect(s.offsetsWhere([bad as WhereCond])).rejects.toMatchObject({ code: "INVALID_ARGUMENT" });
+    }
+    expect(await s.counts()).toEqual({ images: 4, texts: 0, pairs: 0 });
   });
 
   it("stores JSON settings without bumping the generation", async () => {
