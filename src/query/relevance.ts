@@ -12,8 +12,8 @@
  * that are true matches** (one minus the tail false discovery rate, i.e. 1 − q-value), so
  * `minRelevance: 0.8` keeps hits whose cohort is expected to be 80% true matches. Two ways to fit it:
  * - pairs-free ("null-fdr"): pool the z-scores of sample queries of the collection against the
- *   target sample; fit an empirical null (median and IQR of the pool, as Efron's empirical null)
- *   and the share of null pairs π0; then precision(z) = 1 − π0·P0(Z ≥ z) / P(Z ≥ z). Needs no labels;
+ *   target sample; fit an empirical null (median and IQR of the pool, as Efron's empirical null),
+ *   then precision(z) = 1 − P0(Z ≥ z) / P(Z ≥ z) (π0 = 1, conservative). Needs no labels;
  *   it assumes the null tail is Gaussian, so real but unlabelled near-matches count as true.
  * - pairs-based ("pairs"): the same precision, counted on labelled pairs (captions and their
  *   images are true, every other sampled item is false, weighted up to the collection's size).
@@ -123,9 +123,10 @@ export function fitNullFdr(zs: Float64Array, queries: number, targets: number): 
   const sorted = Float64Array.from(zs).sort();
   const mu = quantile(sorted, 0.5);
   const sd = Math.max(1e-6, (quantile(sorted, 0.75) - quantile(sorted, 0.25)) / 1.349);
-  let central = 0;
-  for (const z of sorted) if (Math.abs(z - mu) < sd) central++;
-  const pi0 = Math.min(1, central / sorted.length / 0.682689);
+  // π0 (the share of null pairs) is taken as 1: conservative (relevance is then a lower bound on
+  // precision), and with a few thousand pooled z of a small collection its estimate is noise that
+  // would give every hit of a no-signal model a floor of 1 − π0.
+  const pi0 = 1;
   const n = sorted.length;
   const r: number[] = [];
   const w: number[] = [];

@@ -10,6 +10,8 @@ export interface Hit {
   id: string;
   modality: Modality;
   score: number;
+  /** Calibrated relevance in [0, 1] (comparable across models and collections). */
+  relevance: number;
   path: string | null;
   text: string | null;
   meta: Record<string, unknown>;
@@ -54,6 +56,29 @@ export interface SearchOptions {
   index: IndexKind;
   nprobe?: number;
   ef?: number;
+  /** "auto" hides weak matches (the server's default cutoff). */
+  minRelevance?: number | "auto";
+}
+
+/** A plus or minus term of a combined query. */
+export interface QueryTerm {
+  text?: string;
+  item?: string;
+  weight?: number;
+}
+
+/** Plus and minus terms of a combined query. */
+export interface Terms {
+  plus?: QueryTerm[];
+  minus?: QueryTerm[];
+}
+
+/** How an uploaded image enters a query: the query itself, or a weighted plus or minus term of a text or item query. */
+export interface UploadRole {
+  imageAs?: "query" | "plus" | "minus";
+  imageWeight?: number;
+  text?: string;
+  item?: string;
 }
 
 /** An error answered by the server (`{ error: { code, message } }`) or a network failure. */
@@ -217,17 +242,19 @@ export const api = {
   stats: (): Promise<Stats> => call(`${BASE}/stats`),
   item: (id: string): Promise<Item> => call(`${BASE}/items/${encodeURIComponent(id)}`),
   /** Search by text or by an item already in the collection. */
-  search: (query: { text: string } | { item: string }, opts: SearchOptions, signal?: AbortSignal): Promise<SearchResponse> =>
+  search: (query: ({ text: string } | { item: string } | object) & Terms, opts: SearchOptions, signal?: AbortSignal): Promise<SearchResponse> =>
     call(`${BASE}/search`, {
       method: "POST",
       headers: { "content-type": "application/json" },
       body: JSON.stringify({ ...query, ...opts }),
       signal,
     }),
-  /** Search with an uploaded image file. */
-  searchImage: (file: Blob, opts: SearchOptions, signal?: AbortSignal): Promise<SearchResponse> => {
+  /** Search with an uploaded image file (the query, or with `role` a plus/minus term), and JSON terms. */
+  searchImage: (file: Blob, opts: SearchOptions, signal?: AbortSignal, role: UploadRole = {}, terms: Terms = {}): Promise<SearchResponse> => {
     const form = new FormData();
-    for (const [key, value] of Object.entries(opts)) if (value !== undefined) form.append(key, String(value));
+    for (const [key, value] of Object.entries({ ...opts, ...role })) if (value !== undefined) form.append(key, String(value));
+    if (terms.plus?.length) form.append("plus", JSON.stringify(terms.plus));
+    if (terms.minus?.length) form.append("minus", JSON.stringify(terms.minus));
     form.append("image", file, file instanceof File ? file.name : "pasted-image");
     return call(`${BASE}/search/image`, { method: "POST", body: form, signal });
   },

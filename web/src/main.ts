@@ -3,6 +3,7 @@ import "./style.css";
 import { api, ApiError, onTokenNeeded, setImageSrc, thumbUrl, type Hit, type IndexKind, type Modality, type SearchOptions, type SearchResponse, type Stats } from "./api.js";
 import { shortName } from "./dom.js";
 import { renderError, renderResults, renderSkeleton, renderWelcome } from "./render.js";
+import { Chips, combinedLabel, combinedSearch, hitLabel, termsFromUrl } from "./chips.js";
 
 /** What is being searched for. */
 type Query =
@@ -38,7 +39,28 @@ const el = {
   loginToken: $<HTMLInputElement>("login-token"),
   loginError: $<HTMLParagraphElement>("login-error"),
   loginCancel: $<HTMLButtonElement>("login-cancel"),
+  hideWeak: $<HTMLInputElement>("hide-weak"),
+  terms: $<HTMLDivElement>("terms"),
+  combined: $<HTMLParagraphElement>("combined"),
+  termFile: $<HTMLInputElement>("term-file"),
+  termText: $<HTMLInputElement>("term-text"),
 };
+
+/** "+"/"−" chips added to the query (web/src/chips.ts). */
+const chips = new Chips(el.terms, () => void run());
+
+/** Shows the combined query line (the main query and its chips), or hides it. */
+function showCombined(): void {
+  const main = !query ? null : query.kind === "text" ? `“${query.text}”` : query.kind === "item" ? query.label : query.name;
+  const label = combinedLabel(main, chips.list());
+  el.combined.hidden = label === "";
+  el.combined.textContent = label ? `Combined query: ${label}` : "";
+}
+
+/** "More like this" / "less like this" on a result: a chip of that item. */
+function addHit(hit: Hit, sign: 1 | -1): void {
+  chips.add({ sign, weight: 1, kind: "item", id: hit.id, label: hitLabel(hit), thumbId: hit.modality === "image" ? hit.id : hit.pairs[0] });
+}
 
 const EXAMPLES = ["a dog", "pizza on a table", "a red bus", "people skiing", "a cat", "an airplane in the sky"];
 
@@ -70,6 +92,7 @@ function options(): SearchOptions {
   const opts: SearchOptions = { k: clampInt(el.k, 24), modality: (radio("modality") || "image") as SearchOptions["modality"], index };
   const kind = kindOf(index);
   if (kind?.param) opts[kind.param] = clampInt(paramInputs()[kind.param].input, kind.default ?? 16);
+  if (el.hideWeak.checked) opts.minRelevance = "auto";
   return opts;
 }
 
@@ -165,6 +188,9 @@ function pushUrl(): void {
   p.set("index", o.index);
   if (o.nprobe) p.set("nprobe", String(o.nprobe));
   if (o.ef) p.set("ef", String(o.ef));
+  if (o.minRelevance) p.set("weak", "hide");
+  const terms = chips.json();
+  if (terms.plus || terms.minus) p.set("terms", JSON.stringify(terms));
   const url = `?${p.toString()}`;
   if (url !== location.search) history.pushState(null, "", url);
 }
@@ -176,7 +202,8 @@ function showLatency(res: SearchResponse, roundTrip: number): void {
 
 /** Runs the current query with the current options, cancelling any search in flight. */
 async function run(push = true): Promise<void> {
-  if (!query) {
+  if (!query && chips.list().length === 0) {
+    showCombined();
     renderWelcome(el.results, stats, EXAMPLES, runText);
     return;
   }
@@ -191,16 +218,17 @@ async function run(push = true): Promise<void> {
   else renderSkeleton(el.results, opts.k, opts.modality);
   const t0 = performance.now();
   try {
-    const res =
-      query.kind === "text"
-        ? await api.search({ text: query.text }, opts, ctrl.signal)
-        : query.kind === "item"
-          ? await api.search({ item: query.id }, opts, ctrl.signal)
-          : await api.searchImage(query.file, opts, ctrl.signal);
+    const main = !query ? null : query.kind === "text" ? { text: query.text } : query.kind === "item" ? { item: query.id } : { file: query.file };
+    const res = await combinedSearch(main, chips, opts, ctrl.signal);
+    showCombined();
     if (ctrl.signal.aborted) return;
     lastResponse = res;
     showLatency(res, performance.now() - t0);
-    renderResults(el.results, res, { similar, copyId });
+    renderResults(el.results, res, { similar, copyId, more: (hit) => addHit(hit, 1), less: (hit) => addHit(hit, -1) });
+    if (res.results.length === 0 && opts.minRelevance) {
+      const p = el.results.querySelector(".state p");
+      if (p) p.textContent = "No result passed the relevance cutoff. Uncheck “Hide weak matches” to see the closest ones.";
+    }
     el.announce.textContent = `${res.results.length} results in ${res.ms.toFixed(0)} milliseconds`;
   } catch (err) {
     if ((err as Error).name === "AbortError" || ctrl.signal.aborted) return;
@@ -327,6 +355,8 @@ async function fromUrl(): Promise<void> {
   if (p.get("k")) el.k.value = p.get("k")!;
   if (p.get("nprobe")) el.nprobe.value = p.get("nprobe")!;
   if (p.get("ef")) el.ef.value = p.get("ef")!;
+  el.hideWeak.checked = p.get("weak") === "hide";
+  chips.set(termsFromUrl(p.get("terms")));
   syncIndexFields();
   const q = p.get("q");
   const item = p.get("item");
@@ -412,12 +442,33 @@ el.file.addEventListener("change", () => {
   el.file.value = "";
 });
 el.chipClear.addEventListener("click", () => {
+  chips.clear();
+  showCombined();
   setQuery(null);
   lastResponse = null;
   el.latency.textContent = "";
   history.pushState(null, "", location.pathname);
   renderWelcome(el.results, stats, EXAMPLES, runText);
   el.q.focus();
+});
+
+// Chips: "+ image" uploads an image as a plus term; "+ text" / "− text" add the typed text.
+$<HTMLButtonElement>("add-image").addEventListener("click", () => el.termFile.click());
+el.termFile.addEventListener("change", () => {
+  const f = el.termFile.files?.[0];
+  if (f) chips.add({ sign: 1, weight: 1, kind: "image", file: f, url: URL.createObjectURL(f), name: f.name || "image" });
+  el.termFile.value = "";
+});
+for (const [id, sign] of [["add-text", 1], ["sub-text", -1]] as const) {
+  $<HTMLButtonElement>(id).addEventListener("click", () => {
+    const text = el.termText.value.trim();
+    if (!text) return el.termText.focus();
+    el.termText.value = "";
+    chips.add({ sign, weight: 1, kind: "text", text });
+  });
+}
+el.hideWeak.addEventListener("change", () => {
+  if (query || chips.list().length) void run();
 });
 
 // Options: re-run the current query when they change.

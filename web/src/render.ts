@@ -7,9 +7,29 @@ export interface ResultActions {
   /** Search for items similar to this one (item → item). */
   similar(hit: Hit): void;
   copyId(id: string): void;
+  /** Adds this item to the query ("more like this") or subtracts it ("less like this"). */
+  more?(hit: Hit): void;
+  less?(hit: Hit): void;
 }
 
 const fmtScore = (s: number): string => s.toFixed(3);
+/** Relevance as a percentage (calibrated: comparable across models), beside the cosine. */
+const fmtRelevance = (r: number | undefined): string => (r === undefined ? "" : `${Math.round(r * 100)}%`);
+const RELEVANCE_TITLE = "Calibrated relevance: the estimated share of true matches among results at least this strong";
+
+function relevanceBadge(hit: Hit): HTMLElement {
+  const r = hit.relevance ?? 0;
+  return h("span", { class: `relevance ${r >= 0.3 ? "relevance-strong" : "relevance-weak"}`, title: RELEVANCE_TITLE, "data-relevance": r }, fmtRelevance(hit.relevance));
+}
+
+/** "More like this" / "less like this" buttons of a result (when the app offers them). */
+function moreLess(hit: Hit, label: string, actions: ResultActions): HTMLElement[] {
+  if (!actions.more || !actions.less) return [];
+  return [
+    h("button", { type: "button", class: "icon-button small term-more", title: "More like this: add it to the query", "aria-label": `More like ${label}`, onclick: () => actions.more!(hit) }, "+"),
+    h("button", { type: "button", class: "icon-button small term-less", title: "Less like this: subtract it from the query", "aria-label": `Less like ${label}`, onclick: () => actions.less!(hit) }, "−"),
+  ];
+}
 
 /** A thumbnail <img> that degrades to a neutral placeholder when the image cannot be loaded. */
 function thumb(id: string | undefined, alt: string): HTMLElement {
@@ -64,9 +84,10 @@ function imageCard(hit: Hit, actions: ResultActions): HTMLElement {
       },
       thumb(hit.id, hit.caption ?? name),
       h("span", { class: "score", title: "Cosine similarity" }, fmtScore(hit.score)),
+      relevanceBadge(hit),
       h("span", { class: "card-similar" }, icon("similar"), "Similar"),
     ),
-    h("span", { class: "card-actions" }, openLink(hit.id, name), copyButton(hit.id, name, actions)),
+    h("span", { class: "card-actions" }, ...moreLess(hit, name, actions), openLink(hit.id, name), copyButton(hit.id, name, actions)),
     h("p", { class: hit.caption ? "card-caption" : "card-name", title: hit.caption ? `${hit.caption}\n${hit.id}` : hit.id }, hit.caption ?? name),
   );
 }
@@ -90,10 +111,12 @@ function textRow(hit: Hit, actions: ResultActions): HTMLElement {
       h("span", { class: "row-thumb" }, thumb(imageId, imageId ? `Image of “${caption}”` : "")),
       h("span", { class: "row-body" }, h("span", { class: "row-text" }, caption), h("span", { class: "row-id" }, hit.id)),
       h("span", { class: "score" }, fmtScore(hit.score)),
+      relevanceBadge(hit),
     ),
     h(
       "div",
       { class: "row-actions" },
+      ...moreLess(hit, `“${caption}”`, actions),
       imageId ? openLink(imageId, `the image of “${caption}”`) : null,
       copyButton(hit.id, `“${caption}”`, actions),
     ),
