@@ -44,8 +44,8 @@ export function humanBytes(b: number): string {
 }
 
 /** The table of built indexes (stats, index status): state is "ok" or "DAMAGED: <what>". */
-export function indexTable(rows: { type: string; modality: string; spec: string; size: number; pending: number; bytes: number; damaged?: string }[]): string {
-  const t = table(["index", "modality", "spec", "size", "pending", "bytes", "state"], rows.map((b) => [b.type, b.modality, b.spec, b.size, b.pending, humanBytes(b.bytes), b.damaged ? "DAMAGED" : "ok"]));
+export function indexTable(rows: { type: string; modality: string; spec: string; size: number; pending: number; bytes: number; bytesPerVector?: number; damaged?: string }[]): string {
+  const t = table(["index", "modality", "spec", "size", "pending", "bytes", "bytes/vector", "state"], rows.map((b) => [b.type, b.modality, b.spec, b.size, b.pending, humanBytes(b.bytes), b.bytesPerVector === undefined ? "" : Math.round(b.bytesPerVector), b.damaged ? "DAMAGED" : "ok"]));
   const notes = rows.filter((b) => b.damaged).map((b) => `${b.type}/${b.modality}: ${b.damaged}`);
   return notes.length ? `${t}\n${notes.join("\n")}` : t;
 }

@@ -6,6 +6,7 @@ export type { VectorImport } from "./import.js";
 export type { EvalConfig, EvalReport, EvalRow, DirectionReport, TunePoint } from "../query/index.js";
 export { annNames, annKinds, annKind, countsScanned, paramOf, indexChoices, rowsOf, sweepOf, type AnnKind, type KindParam, type KindStore } from "../query/index.js";
 export { kindsOf, registerLocalKind, registerPgKind, localKind, pgKind, type LocalKind, type PgKind } from "./kinds.js";
+export { buildFromSpec, DEFAULT_PQ_REFINE } from "./kind-ivfcodes.js";
 export type { AdaptedEval, AdaptRunOptions, AdapterSetting } from "./adapt.js";
 export { DEFAULT_DUPE_THRESHOLD, DEFAULT_HASH_DISTANCE, DupeChecker, type DupeGroup, type DupeMatch, type DupeOptions, type DupeReport } from "./dupes.js";
 export { PHASH_KEY, capturedMeta } from "./capture.js";

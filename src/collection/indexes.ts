@@ -3,7 +3,7 @@ import { join } from "node:path";
 import type { Hits, Modality, SearchOptions, VectorIndex } from "../core/types.js";
 import { ClipdbError } from "../core/errors.js";
 import { testPoint } from "../core/testpoint.js";
-import { DeltaIndex, loadIndex, type BaseIndex } from "../index/index.js";
+import { DeltaIndex, loadIndex, residentBytesOf, type BaseIndex } from "../index/index.js";
 import { AUTO_EXACT_BELOW, annKind, annKinds, type IndexChoice, type LocalIndexes, type ModalityIndexes } from "../query/index.js";
 import type { CollectionStore, StoreChanges } from "../store/index.js";
 import type { IndexStatus } from "./types.js";
@@ -282,6 +282,13 @@ export class IndexSet {
       bytes: statSync(path, { throwIfNoEntry: false })?.size ?? 0,
     };
     if (error) st.damaged = error.message;
+    else if (st.size > 0) {
+      try {
+        st.bytesPerVector = Math.round((10 * residentBytesOf(path)) / (slot?.idx ? slot.idx.base.size : rec.size)) / 10;
+      } catch {
+        // A file that cannot be read is reported through `damaged` by the next load.
+      }
+    }
     return st;
   }
 

@@ -37,6 +37,17 @@ export interface BuildOptions {
    * - "none": plain k-means on the `trainOn` vectors (the default with one modality).
    */
   route?: "none" | "query";
+  /**
+   * Compressed IVF kinds: an index spec of that kind ("IVF1024,PQ64", "IVF1024,SQ8"; see
+   * parseSpec) that sets nlist and PQ's m; default nlist as above and m = dim / 8.
+   */
+  spec?: string;
+  /**
+   * Compressed IVF kinds: re-score the best k * refine candidates in float32 (read from the index
+   * file). Default 16 for ivf-pq; 0 for ivf-sq8 and ivf-f16, which are then exact inside the
+   * probed lists.
+   */
+  refine?: number;
   /** Which modalities get an index; default every modality that has items. */
   modalities?: Modality[];
 }

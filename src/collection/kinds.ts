@@ -15,6 +15,7 @@ import type { LocalKind, PgKind } from "./kind-types.js";
 import type { KindInfo } from "./types.js";
 import { ivfLocal } from "./kind-ivf.js";
 import { hnswLocal } from "./kind-hnsw.js";
+import { ivfF16Local, ivfPqLocal, ivfSq8Local } from "./kind-ivfcodes.js";
 import { pgvectorHnsw, pgvectorIvfflat } from "./pg-kinds.js";
 
 export type { LocalKind, PgKind } from "./kind-types.js";
@@ -61,6 +62,9 @@ export function kindsOf(store: KindStore): KindInfo[] {
 // SQLite collections: clipdb's own index files.
 registerLocalKind(hnswLocal);
 registerLocalKind(ivfLocal);
+registerLocalKind(ivfSq8Local);
+registerLocalKind(ivfPqLocal);
+registerLocalKind(ivfF16Local);
 // Postgres collections: pgvector's indexes, registered on the Postgres side.
 registerPgKind(pgvectorHnsw);
 registerPgKind(pgvectorIvfflat);

@@ -164,6 +164,12 @@ export interface IndexStatus {
    */
   pending: number;
   bytes: number;
+  /**
+   * Resident bytes per vector of the index once loaded (codes and metadata for the compressed
+   * kinds, whose float32 vectors stay in the file; the whole file for IVF-Flat and HNSW).
+   * Absent when the file cannot be read.
+   */
+  bytesPerVector?: number;
   /** Set when the index file is damaged or missing: what is wrong. Search with it fails; rebuild or drop it. */
   damaged?: string;
 }

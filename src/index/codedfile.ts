@@ -132,6 +132,19 @@ export function readBlocks(r: FileReader, h: { kind: number; dim: number; m: num
  * reports): INDEX_CORRUPT when it is truncated, padded or its header is damaged.
  */
 export function checkCompressedFile(path: string): void {
+  compressedLayout(path);
+}
+
+/**
+ * Bytes a compressed index takes in RAM once opened, from its header alone: codes plus 12 bytes
+ * per vector, the centroids and the codec state (the float32 vectors stay in the file).
+ */
+export function compressedResidentBytes(path: string): number {
+  return compressedLayout(path).resident;
+}
+
+/** Checks the header and size of a compressed index file; returns what it keeps in RAM when opened. */
+function compressedLayout(path: string): { resident: number } {
   const r = new FileReader(path);
   try {
     const head = r.bytes(HEADER_BYTES, "header");
@@ -145,6 +158,7 @@ export function checkCompressedFile(path: string): void {
     const codes = rows * cb;
     const end = at + stateLen * 4 + blocks * 4 + rows * 8 + codes + (codes % 4 ? 4 - (codes % 4) : 0) + rows * dim * 4;
     if (r.size !== end) throw corrupt(path, `${r.size < end ? "truncated" : "unexpected bytes"}: the file has ${r.size} bytes, its header says ${end}`);
+    return { resident: rows * (cb + 12) + (flat ? 0 : 2 * blocks * dim * 4) + stateLen * 4 };
   } finally {
     r.close();
   }

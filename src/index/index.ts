@@ -13,7 +13,7 @@ export type { CodecKind } from "./codec.js";
 export { DeltaIndex, type BaseIndex } from "./delta.js";
 export { crossModalCentroids, type CrossModalOptions } from "./xmodal.js";
 export { kmeans, seededRandom, type KMeansOptions, type KMeansResult } from "./kmeans.js";
-export { parseSpec, formatSpec, createIndex, loadIndex, checkIndexFile, specOf } from "./spec.js";
+export { parseSpec, formatSpec, createIndex, loadIndex, checkIndexFile, specOf, residentBytesOf } from "./spec.js";
 export { registerSpecKind, specKinds, specKind, type SpecKind, type KindMagic, type IndexSpecs, type IndexSpec, type AnyIndex } from "./kinds.js";
 export { flatKind, type FlatSpec } from "./kind-flat.js";
 export { ivfKind, type IvfSpec } from "./kind-ivf.js";

@@ -1,6 +1,6 @@
 import { CompressedFlatIndex } from "./flatq.js";
 import { CompressedIvfIndex } from "./ivfq.js";
-import { checkCompressedFile } from "./codedfile.js";
+import { checkCompressedFile, compressedResidentBytes } from "./codedfile.js";
 import type { SpecKind } from "./kinds.js";
 
 /** "Flat,SQ8" / "Flat,F16": exact search over compressed vectors (see CompressedFlatIndex). */
@@ -44,6 +44,7 @@ export const flatCodesKind: SpecKind<FlatCodesSpec> = {
   magic: { head: "CLIPQFLT" },
   load: (path) => CompressedFlatIndex.load(path),
   check: (path) => checkCompressedFile(path),
+  residentBytes: (path) => compressedResidentBytes(path),
 };
 
 /** "IVF<nlist>,SQ8|F16|PQ<m>[,refine<r>]" (file magic CLIPQIVF). */
@@ -75,4 +76,5 @@ export const ivfCodesKind: SpecKind<IvfCodesSpec> = {
   magic: { head: "CLIPQIVF" },
   load: (path) => CompressedIvfIndex.load(path),
   check: (path) => checkCompressedFile(path),
+  residentBytes: (path) => compressedResidentBytes(path),
 };

@@ -47,6 +47,11 @@ export interface SpecKind<S extends { type: string } = { type: string }> {
   load(path: string, opts: { view?: boolean }): Promise<AnyIndex> | AnyIndex;
   /** A cheap structural check of a saved file (INDEX_CORRUPT when broken). */
   check(path: string): void;
+  /**
+   * Bytes the index takes in RAM once `load`ed, from the file's header (optional; default: the
+   * file's size, right for kinds that read their whole file into memory).
+   */
+  residentBytes?(path: string): number;
 }
 
 const kinds = new Map<string, SpecKind>();

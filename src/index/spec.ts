@@ -101,6 +101,15 @@ export function checkIndexFile(path: string): void {
   fileKind(path).check(path);
 }
 
+/**
+ * Bytes a saved index takes in RAM once loaded (its kind's `residentBytes`, else the file size):
+ * what `index status` divides by the vector count for bytes/vector. INDEX_CORRUPT as `checkIndexFile`.
+ */
+export function residentBytesOf(path: string): number {
+  const kind = fileKind(path);
+  return kind.residentBytes ? kind.residentBytes(path) : fs.statSync(path).size;
+}
+
 function tailMagic(path: string): string {
   const fd = fs.openSync(path, "r");
   try {
