@@ -76,6 +76,8 @@ common(program.command("search"), true)
   .option("--minus-image <path[:w]>", "subtract an image from the query (repeatable)", collect)
   .option("--minus-item <id[:w]>", "subtract an item's vector from the query (repeatable)", collect)
   .option("--no-adapt", "search with the model's own query vector, not the collection's stored adapter (clipdb adapt)")
+  .option("--mode <mode>", "vector (default), keyword (text items by their words) or hybrid (both, fused by reciprocal rank)")
+  .option("--offset <n>", "best hits skipped before the k shown (paging; default 0)", int)
   .action(async (f) => {
     await withCollection(f, false, async (col) => {
       const loadMs = await loadModelFor(col, f);

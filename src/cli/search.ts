@@ -2,7 +2,7 @@ import { readFileSync, existsSync } from "node:fs";
 import { extname } from "node:path";
 import { ClipdbError } from "../core/errors.js";
 import { parseF32, parseNpy } from "../core/npy.js";
-import { countsScanned, type Collection, type IndexChoice, type QueryInput, type SearchResult } from "../collection/index.js";
+import { countsScanned, type Collection, type IndexChoice, type QueryInput, type SearchMode, type SearchResult } from "../collection/index.js";
 import type { SortOrder } from "../query/index.js";
 import { clip, table } from "./output.js";
 import { termsNeedModel, termsOf, type TermFlags } from "./terms.js";
@@ -26,6 +26,8 @@ export interface SearchFlags extends TermFlags {
   /** false with --no-adapt. */
   adapt?: boolean;
   sort?: SortOrder;
+  mode?: SearchMode;
+  offset?: number;
 }
 
 function queryOf(f: SearchFlags): QueryInput {
@@ -58,19 +60,20 @@ export async function loadModelFor(col: Collection, f: SearchFlags): Promise<num
 /** Runs one search from CLI flags. */
 export function runSearch(col: Collection, f: SearchFlags): Promise<SearchResult> {
   if (!Number.isInteger(f.k) || f.k < 1) throw new ClipdbError("INVALID_ARGUMENT", { name: "k", reason: "must be a positive integer" });
-  return col.search(queryOf(f), { k: f.k, modality: f.modality, index: f.index, nprobe: f.nprobe, ef: f.ef, where: f.where?.length ? f.where : undefined, sort: f.sort, minRelevance: f.minRelevance as number | "auto" | undefined, adapt: f.adapt });
+  return col.search(queryOf(f), { k: f.k, modality: f.modality, index: f.index, nprobe: f.nprobe, ef: f.ef, where: f.where?.length ? f.where : undefined, sort: f.sort, mode: f.mode, offset: f.offset, minRelevance: f.minRelevance as number | "auto" | undefined, adapt: f.adapt });
 }
 
 /**
- * The `--json` shape: {"results":[{"rank","id","modality","score","relevance","path","text"}], "ms", "index",
- * "scanned"}, plus "modelLoadMs" when the model was loaded for this query (`ms` excludes it).
+ * The `--json` shape: {"results":[{"rank","id","modality","score","relevance","path","text"(,"rrf")}], "ms",
+ * "index", "scanned", "mode"}, plus "modelLoadMs" when the model was loaded for this query (`ms` excludes it).
  */
 export function searchJson(r: SearchResult, modelLoadMs?: number): object {
   return {
-    results: r.results.map(({ rank, id, modality, score, relevance, path, text }) => ({ rank, id, modality, score, relevance, path, text })),
+    results: r.results.map(({ rank, id, modality, score, relevance, path, text, rrf }) => ({ rank, id, modality, score, relevance, path, text, ...(rrf === undefined ? {} : { rrf }) })),
     ms: r.ms,
     index: r.index,
     scanned: r.scanned,
+    mode: r.mode,
     ...(modelLoadMs === undefined ? {} : { modelLoadMs }),
     ...(r.adapted ? { adapted: r.adapted } : {}),
     ...(r.hint ? { hint: r.hint } : {}),
@@ -85,7 +88,7 @@ export function searchJson(r: SearchResult, modelLoadMs?: number): object {
 export function searchTable(r: SearchResult, modelLoadMs?: number): string {
   const load = modelLoadMs === undefined ? "" : `; model loaded in ${modelLoadMs.toFixed(0)} ms`;
   const scored = countsScanned(r.index) ? `${r.scanned} vectors scored` : "vectors scored n/a";
-  const summary = `in ${r.ms.toFixed(1)} ms (${r.index}, ${scored}${r.adapted ? `, ${r.adapted} adapter` : ""}${load})`;
+  const summary = `in ${r.ms.toFixed(1)} ms (${r.mode === "vector" ? "" : `${r.mode}, `}${r.index}, ${scored}${r.adapted ? `, ${r.adapted} adapter` : ""}${load})`;
   if (!r.results.length) return `no results ${summary}${r.hint ? `\nhint: ${r.hint}` : ""}`;
   const rows = r.results.map((h) => [h.rank, clip(h.id, 40), h.modality, h.score.toFixed(4), h.relevance.toFixed(2), clip(h.path ?? h.text ?? "", 70)]);
   return `${table(["rank", "id", "modality", "score", "relevance", "path/text"], rows)}\n${r.results.length} results ${summary}`;

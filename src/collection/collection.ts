@@ -11,6 +11,7 @@ import { DEFAULT_EVAL, annKinds, checkSort, evaluate, groundTruth, indexChoices,
 import { IndexSet, type BuildOptions, type IndexSetOptions } from "./indexes.js";
 import { withTransient } from "./index-build.js";
 import { kindsOf } from "./kinds.js";
+import { HYBRID_DEPTH, checkMode, rankByKeywords, type RankedHit } from "./hybrid.js";
 import { addImages, addTexts, folderUploads, withOwnCaptions, type UploadSink } from "./ingest.js";
 import { PgIndexes } from "./pg-indexes.js";
 import { queryVector } from "./query-vector.js";
@@ -22,7 +23,7 @@ import { PHASH_KEY } from "./capture.js";
 import { duplicatesOfHash, findDuplicates, type DupeMatch, type DupeOptions, type DupeReport } from "./dupes.js";
 import type {
   AddOptions, AddSummary, CollectionApi, CollectionStats, ImageBytes, ImageInput, IndexStatus, ItemView, ModelState,
-  QueryInput, SearchParams, SearchResult, TextInput, TuneResult,
+  QueryInput, SearchHit, SearchParams, SearchResult, TextInput, TuneResult,
 } from "./types.js";
 
 /** The model used when neither the caller nor the collection names one. */
@@ -248,7 +249,12 @@ export class Collection implements CollectionApi {
     if (!["image", "text", "any"].includes(modality)) throw new ClipdbError("INVALID_ARGUMENT", { name: "modality", reason: `'${modality}' is not image, text or any` });
     const index: IndexChoice = params.index ?? (await this.store.getSetting<IndexChoice>("default_index")) ?? "auto";
     if (!indexChoices().includes(index)) throw new ClipdbError("INVALID_ARGUMENT", { name: "index", reason: `'${index}' is not ${indexChoices().join(", ")}` });
-    if (dim === null) return { results: [], ms: performance.now() - t0, index: index === "auto" ? "exact" : index, scanned: 0 };
+    const main = terms[0]?.input;
+    const keywords = params.keywords ?? (main?.kind === "text" ? main.text : undefined);
+    const mode = checkMode(params.mode ?? "vector", keywords, modality);
+    const skip = params.offset ?? 0;
+    if (!Number.isInteger(skip) || skip < 0) throw new ClipdbError("INVALID_ARGUMENT", { name: "offset", reason: `${skip} is not a whole number of hits to skip` });
+    if (dim === null) return { results: [], ms: performance.now() - t0, index: mode === "keyword" ? "keyword" : index === "auto" ? "exact" : index, scanned: 0, mode };
     const { q: q0, exclude, modality: queryModality } = await queryVector(this.store, () => this.embedder(), terms, dim);
     const modalities: Modality[] = modality === "any" ? ["image", "text"] : [modality];
     let q = q0;
@@ -262,22 +268,33 @@ export class Collection implements CollectionApi {
       candidates = new Map();
       for (const m of modalities) candidates.set(m, await this.store.offsetsWhere(where!, m));
     }
-    const plan = await runPlan(sets, {
-      q, k, modalities, index, candidates, exclude,
-      nprobe: params.nprobe ?? (await this.store.getSetting<number>("default_nprobe")),
-      ef: params.ef ?? (await this.store.getSetting<number>("default_ef")),
-    });
-    const byOffset = new Map((await this.store.getManyByOffsets(plan.hits.map((h) => h.offset))).map((r) => [r.offset, r]));
-    const live = plan.hits.filter((h) => byOffset.has(h.offset));
+    const depth = mode === "vector" ? k + skip : Math.max(k + skip, HYBRID_DEPTH);
+    const plan = mode === "keyword"
+      ? { hits: [], index: "keyword" as const, scanned: 0 }
+      : await runPlan(sets, {
+        q, k: depth, modalities, index, candidates, exclude,
+        nprobe: params.nprobe ?? (await this.store.getSetting<number>("default_nprobe")),
+        ef: params.ef ?? (await this.store.getSetting<number>("default_ef")),
+      });
+    let hits: RankedHit[] = plan.hits;
+    if (mode !== "vector") {
+      const opts = { mode, q, keywords: keywords!, depth, vectorHits: plan.hits, allowText: candidates?.get("text") };
+      hits = await this.store.read((r) => rankByKeywords(r, opts));
+    }
+    hits = hits.slice(skip, skip + k);
+    const byOffset = new Map((await this.store.getManyByOffsets(hits.map((h) => h.offset))).map((r) => [r.offset, r]));
+    const live = hits.filter((h) => byOffset.has(h.offset));
     const relevance = await this.relevance.score(q, queryModality, live, dim);
     const results = live
-      .map((h, i) => {
+      .map((h, i): SearchHit => {
         const r = byOffset.get(h.offset)!;
-        return { rank: 0, id: r.id, modality: r.modality, score: h.score, relevance: relevance[i], path: r.source, text: r.text, meta: r.meta };
+        const hit: SearchHit = { rank: 0, id: r.id, modality: r.modality, score: h.score, relevance: relevance[i], path: r.source, text: r.text, meta: r.meta };
+        if (h.rrf !== undefined) hit.rrf = h.rrf;
+        return hit;
       })
       .filter((h) => minRelevance === undefined || h.relevance >= minRelevance)
-      .map((h, i) => ({ ...h, rank: i + 1 }));
-    const out: SearchResult = { results: sortHits(results, sort), ms: performance.now() - t0, index: plan.index, scanned: plan.scanned, ...(adapted ? { adapted } : {}) };
+      .map((h, i) => ({ ...h, rank: skip + i + 1 }));
+    const out: SearchResult = { results: sortHits(results, sort), ms: performance.now() - t0, index: plan.index, scanned: plan.scanned, mode, queryVector: q, ...(adapted ? { adapted } : {}) };
     if (results.length === 0 && where !== undefined) {
       const hint = await missingKeysHint(this.store, where);
       if (hint) out.hint = hint;

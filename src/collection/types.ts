@@ -36,6 +36,9 @@ import type { IndexChoice, IndexKind } from "../query/plan.js";
 import type { SortOrder } from "../query/sort.js";
 import type { WhereInput } from "../query/where.js";
 import type { DupeMatch, DupeOptions, DupeReport } from "./dupes.js";
+import type { SearchMode } from "../query/fuse.js";
+
+export type { SearchMode };
 
 /** Which index answers a query. "exact" scans everything (Flat); "ivf" and "hnsw" need a built index. */
 export type { IndexChoice, IndexKind };
@@ -80,6 +83,21 @@ export interface SearchParams {
    * true; false searches with the model's own vector.
    */
   adapt?: boolean;
+  /**
+   * How hits are ranked; default "vector" (cosine of the embeddings). "keyword" ranks text items
+   * by the query's words (stemmed, BM25 in SQLite, ts_rank in Postgres; "quoted phrases" whole);
+   * "hybrid" fuses both rankings by reciprocal rank fusion (query/fuse.ts), so an exact phrase or a
+   * rare name in a caption is found even when the embedding misses it. Both need a text query (or
+   * `keywords`) and a text target (modality text or any); images can only come from the vector side.
+   */
+  mode?: SearchMode;
+  /** The words of the keyword ranking; default the query's text. Lets a vector query (a cached page) keep them. */
+  keywords?: string;
+  /**
+   * Best hits skipped before the k returned (paging); default 0. Ranks continue from offset + 1.
+   * The search still ranks offset + k hits, so deep pages cost more; reuse `queryVector` to skip re-embedding.
+   */
+  offset?: number;
 }
 
 /**
@@ -96,6 +114,8 @@ export interface SearchHit {
   path: string | null;
   text: string | null;
   meta: Record<string, unknown>;
+  /** Keyword and hybrid modes: the reciprocal-rank-fusion score that ordered the hits (higher is better). */
+  rrf?: number;
 }
 
 /** The answer of Collection.search. */
@@ -103,14 +123,18 @@ export interface SearchResult {
   results: SearchHit[];
   /** Wall time of the whole search, embedding included, in milliseconds. */
   ms: number;
-  /** The index that answered ("exact" when a filter made an exact scan cheaper). */
-  index: IndexKind;
-  /** Vectors scored for this query. */
+  /** The index that answered ("exact" when a filter made an exact scan cheaper; "keyword" in keyword mode). */
+  index: IndexKind | "keyword";
+  /** Vectors scored for this query (0 in keyword mode; HNSW does not count them, so 0 there too). */
   scanned: number;
   /** The adapter direction applied to the query ("t2i" or "i2t"), when one was. */
   adapted?: "t2i" | "i2t";
   /** Set when the results are empty for a reason worth saying (a filter key no item has). */
   hint?: string;
+  /** How the hits were ranked. */
+  mode: SearchMode;
+  /** The normalised query vector searched with, after any adapter (unset for an empty collection): pass it as `{ vector }`, with `adapt: false`, to page on without embedding again. */
+  queryVector?: Float32Array;
 }
 
 /** An item as the collection shows it. */

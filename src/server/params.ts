@@ -1,5 +1,5 @@
 import { ClipdbError } from "../core/errors.js";
-import type { IndexChoice, QueryInput, SearchParams } from "../collection/types.js";
+import type { IndexChoice, QueryInput, SearchMode, SearchParams } from "../collection/types.js";
 import { indexChoices } from "../collection/index.js";
 import { SORT_ORDERS, type SortOrder, type WhereInput } from "../query/index.js";
 import { MAX_K } from "./schemas.js";
@@ -17,6 +17,7 @@ export interface RawSearchOptions {
   minRelevance?: unknown;
   adapt?: unknown;
   sort?: unknown;
+  mode?: unknown;
 }
 
 const bad = (name: string, reason: string, hint?: string): ClipdbError =>
@@ -65,6 +66,8 @@ function whereFilter(v: unknown): WhereInput | undefined {
  *
  * @throws ClipdbError INVALID_ARGUMENT with the offending option's name
  */
+const SEARCH_MODES: readonly SearchMode[] = ["vector", "keyword", "hybrid"];
+
 export function parseSearchParams(raw: RawSearchOptions): SearchParams {
   const params: SearchParams = {};
   const k = int("k", raw.k, 1, MAX_K);
@@ -77,6 +80,8 @@ export function parseSearchParams(raw: RawSearchOptions): SearchParams {
   if (nprobe !== undefined) params.nprobe = nprobe;
   const ef = int("ef", raw.ef, 1, 100000);
   if (ef !== undefined) params.ef = ef;
+  const mode = oneOf<SearchMode>("mode", raw.mode, SEARCH_MODES);
+  if (mode !== undefined) params.mode = mode;
   const where = whereFilter(raw.where);
   if (where !== undefined) params.where = where;
   const minRelevance = parseMinRelevance(raw.minRelevance);
@@ -98,6 +103,7 @@ export interface SearchBody extends RawSearchOptions {
   vector?: number[];
   plus?: unknown;
   minus?: unknown;
+  cursor?: string;
 }
 
 /**

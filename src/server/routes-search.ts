@@ -2,6 +2,7 @@ import type { FastifyInstance } from "fastify";
 import type { SearchResult } from "../collection/types.js";
 import { ClipdbError } from "../core/errors.js";
 import type { ServerContext } from "./context.js";
+import { Cursors } from "./cursors.js";
 import { readForm } from "./multipart.js";
 import { parseQuery, parseSearchParams, type SearchBody } from "./params.js";
 import { errors, searchBody, searchImageBody, searchResponse } from "./schemas.js";
@@ -25,30 +26,31 @@ export interface HitView {
  * Adds to each hit its `pairs` (captions of an image, the image of a caption) and, for an image, the
  * text of its first caption as `caption`, so a UI can show them without a round trip per result.
  */
-export async function withPairs(ctx: ServerContext, result: SearchResult): Promise<Omit<SearchResult, "results"> & { results: HitView[] }> {
+export async function withPairs(ctx: ServerContext, result: SearchResult, next: string | null = null): Promise<Omit<SearchResult, "results"> & { results: HitView[]; next: string | null }> {
   const results: HitView[] = [];
   for (const hit of result.results) {
     const pairs = (await ctx.col.get(hit.id))?.pairs ?? [];
     const caption = hit.modality === "image" && pairs.length > 0 ? ((await ctx.col.get(pairs[0]))?.text ?? null) : null;
     results.push({ ...hit, path: publicPath(hit.path), pairs, caption });
   }
-  return { ...result, results };
+  return { ...result, results, next };
 }
 
-const SEARCH_FIELDS = ["k", "modality", "index", "nprobe", "ef", "where", "sort", "minRelevance", "text", "item", "imageAs", "imageWeight", "plus", "minus", "adapt"];
+const SEARCH_FIELDS = ["k", "modality", "index", "nprobe", "ef", "where", "sort", "minRelevance", "mode", "text", "item", "imageAs", "imageWeight", "plus", "minus", "adapt"];
 
 /** Multipart uploads are parsed from the stream by hand; the body schema is for the OpenAPI document only. */
 const documentOnly = { validatorCompiler: () => () => true };
 
 /** POST /api/v1/search (JSON) and POST /api/v1/search/image (multipart upload). */
 export function registerSearchRoutes(app: FastifyInstance, ctx: ServerContext): void {
+  const cursors = new Cursors();
   app.post<{ Body: SearchBody }>(
     "/api/v1/search",
     {
       schema: {
         summary: "Search by text, item id or vector",
         description:
-          "One of text, item or vector, optionally combined with plus/minus terms (q = normalize(e + Σ w·e_plus − Σ w·e_minus)). Scores are true cosines, best first; each hit carries a calibrated relevance in [0, 1], and minRelevance drops weaker hits.",
+          "One of text, item or vector, optionally combined with plus/minus terms (q = normalize(e + Σ w·e_plus − Σ w·e_minus)); or `cursor` (a page's `next`) for the page after it. Scores are true cosines, best first; each hit carries a calibrated relevance in [0, 1], and minRelevance drops weaker hits; `mode` keyword or hybrid ranks text items by their words too.",
         tags: ["search"],
         body: { ...searchBody, properties: { ...searchBody.properties, ...termProps } },
         response: { 200: searchResponse, ...errors(400, 401, 403, 404, 409, 413, 415, 500, 503) },
@@ -66,9 +68,19 @@ export function registerSearchRoutes(app: FastifyInstance, ctx: ServerContext): 
     },
     async (req) => {
       const body = req.body ?? {};
+      if (body.cursor !== undefined) {
+        const extra = Object.keys(body).filter((key) => key !== "cursor" && key !== "k");
+        if (extra.length > 0) {
+          throw new ClipdbError("INVALID_ARGUMENT", { name: extra[0], reason: "a cursor continues its search with that search's query and options", hint: "Send only 'cursor' (and 'k')." });
+        }
+        const { query, params } = cursors.resume(body.cursor, parseSearchParams({ k: body.k }).k);
+        const result = await ctx.col.search(query, params);
+        return withPairs(ctx, result, cursors.after(body.cursor, params, result));
+      }
       const query = parseQuery(body);
       const params = parseSearchParams(body);
-      return withPairs(ctx, await ctx.col.search(query, params));
+      const result = await ctx.col.search(query, params);
+      return withPairs(ctx, result, cursors.next(query, params, result));
     },
   );
 
@@ -96,7 +108,9 @@ export function registerSearchRoutes(app: FastifyInstance, ctx: ServerContext): 
         throw new ClipdbError("INVALID_ARGUMENT", { name: unknown[0], reason: "unknown field", hint: `Fields: image, ${SEARCH_FIELDS.join(", ")}.` });
       }
       const params = parseSearchParams(form.fields);
-      return withPairs(ctx, await ctx.col.search(uploadQuery(form.file.data, form.fields), params));
+      const query = uploadQuery(form.file.data, form.fields);
+      const result = await ctx.col.search(query, params);
+      return withPairs(ctx, result, cursors.next(query, params, result));
     },
   );
 }

@@ -55,7 +55,7 @@ export const sortSchema = {
 } as const;
 
 const searchOptionProps = {
-  k: { type: "integer", minimum: 1, maximum: MAX_K, default: 10, description: "Results returned; default 10." },
+  k: { type: "integer", minimum: 1, maximum: MAX_K, description: "Results returned; default 10 (with `cursor`: the first page's k)." },
   modality: {
     type: "string",
     enum: ["image", "text", "any"],
@@ -78,6 +78,12 @@ const searchOptionProps = {
     type: "boolean",
     description: "Apply the collection's stored query adapter (clipdb adapt) when it fits: a text searching images only, or an image searching texts only. Default true.",
   },
+  mode: {
+    type: "string",
+    enum: ["vector", "keyword", "hybrid"],
+    description:
+      "How hits are ranked: vector (default; cosine), keyword (text items by the query's words, stemmed; \"quoted phrases\" whole) or hybrid (both rankings fused by reciprocal rank, so a rare name in a caption is found even when the embedding misses it). keyword and hybrid need a text query and modality text or any.",
+  },
 } as const;
 
 /** Body of POST /api/v1/search: exactly one of text, item, vector, plus options. */
@@ -96,6 +102,7 @@ export const searchBody = {
       description: "A query vector of the collection's dimension; normalised before use.",
     },
     ...searchOptionProps,
+    cursor: { type: "string", minLength: 1, maxLength: 64, description: "The `next` of a previous page: returns the page after it (with only `k` beside it)." },
   },
 } as const;
 
@@ -114,6 +121,7 @@ export const searchImageBody = {
     where: { type: "string", description: "Metadata filter as JSON, as in /search: an object of strings ({\"split\":\"val\"}) or a list of conditions ([\"taken>=2020-01-01\"])." },
     sort: sortSchema,
     minRelevance: { type: "string", description: 'A number in [0, 1] or "auto" (see /search).' },
+    mode: searchOptionProps.mode,
   },
 } as const;
 
@@ -154,20 +162,26 @@ export const hitSchema = {
     meta,
     pairs: { type: "array", items: { type: "string" } },
     caption: { ...nullableString, description: "For an image: the text of its first caption; otherwise null." },
+    rrf: { type: "number", description: "Keyword and hybrid modes: the reciprocal-rank-fusion score that ordered the hits." },
   },
 } as const;
 
 /** Response of both search routes. */
 export const searchResponse = {
   type: "object",
-  required: ["results", "ms", "index", "scanned"],
+  required: ["results", "ms", "index", "scanned", "mode", "next"],
   properties: {
     results: { type: "array", items: hitSchema },
     ms: { type: "number", description: "Server-side time of the search, embedding included." },
-    index: { type: "string", enum: ["exact", ...annNames()] },
-    scanned: { type: "integer", description: "Vectors scored for this query." },
+    index: { type: "string", enum: ["exact", ...annNames(), "keyword"] },
+    scanned: { type: "integer", description: "Vectors scored for this query (HNSW does not count them: 0 there, which means unknown)." },
     adapted: { type: "string", enum: ["t2i", "i2t"], description: "The stored query adapter applied, when one was." },
     hint: { type: "string", description: "Set when the results are empty for a reason worth saying, e.g. a filter key that no item has." },
+    mode: { type: "string", enum: ["vector", "keyword", "hybrid"] },
+    next: {
+      type: ["string", "null"],
+      description: "Cursor of the next page (send it as `cursor`), or null when this page was the last. Kept 15 minutes by this server process; the next page reuses the query's embedding.",
+    },
   },
 } as const;
 

@@ -43,6 +43,12 @@ export interface StoreReader {
   liveOffsets(modality?: Modality, from?: number): Promise<Uint32Array>;
   /** Offsets (ascending) passing a metadata filter: equality (object form) or typed conditions (store/where.ts). */
   offsetsWhere(where: WhereFilter, modality?: Modality): Promise<Uint32Array>;
+  /**
+   * Keyword search over text items: up to `limit` text offsets matching any word or "quoted
+   * phrase" of `query` (stemmed), best first, with engine scores (higher is better; BM25 in
+   * SQLite, ts_rank in Postgres, so not comparable across stores). See fts.ts.
+   */
+  keywordSearch(query: string, limit: number): Promise<{ offsets: Uint32Array; scores: Float64Array }>;
   /** Ids paired with this one, by offset. */
   pairedIds(id: string): Promise<string[]>;
   /** Every pair as (image offset, text offset), sorted by image then text. */

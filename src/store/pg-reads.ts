@@ -7,6 +7,7 @@ import type pg from "pg";
 import { ClipdbError } from "../core/errors.js";
 import type { Modality } from "../core/types.js";
 import type { StoreReader } from "./api.js";
+import { pgKeywordSql, pgWebsearch } from "./fts.js";
 import type { PgNames } from "./pg-schema.js";
 import { fromDriver } from "./pg-url.js";
 import { decodeVectorInto } from "./pg-vectors.js";
@@ -179,6 +180,13 @@ export class PgReader implements StoreReader {
     }
     const r = await this.one<{ o: string | null }>(`SELECT string_agg("offset"::text, ',' ORDER BY "offset") AS o FROM ${this.n.items} WHERE ${conds.join(" AND ")}`, params);
     return offsetsOf(r.o);
+  }
+
+  async keywordSearch(query: string, limit: number): Promise<{ offsets: Uint32Array; scores: Float64Array }> {
+    const text = pgWebsearch(query);
+    if (text === null || limit < 1) return { offsets: new Uint32Array(0), scores: new Float64Array(0) };
+    const rows = await this.q<{ o: string; s: number }>(pgKeywordSql(this.n.items), [text, limit]);
+    return { offsets: Uint32Array.from(rows, (r) => Number(r.o)), scores: Float64Array.from(rows, (r) => Number(r.s)) };
   }
 
   async pairedIds(id: string): Promise<string[]> {

@@ -4,10 +4,11 @@
  */
 import type pg from "pg";
 import { ClipdbError } from "../core/errors.js";
+import { pgFtsSql } from "./fts.js";
 import type { PgTarget } from "./pg-url.js";
 
 /** The version of the tables below (meta.schema_version); a newer one is refused, an older one migrated. */
-export const PG_SCHEMA_VERSION = 1;
+export const PG_SCHEMA_VERSION = 2;
 
 /**
  * The oldest pgvector accepted. The store itself needs only the `vector` type and its binary
@@ -112,8 +113,13 @@ function createV1(n: PgNames): string {
   `;
 }
 
+/** Version 2: the `tsv` keyword column of text items and its GIN index (see fts.ts). */
+function createV2(n: PgNames): string {
+  return pgFtsSql(n.items);
+}
+
 /** Schema steps: MIGRATIONS[v] brings version v to v + 1 (MIGRATIONS[0] creates the tables). */
-const MIGRATIONS: readonly ((n: PgNames) => string)[] = [createV1];
+const MIGRATIONS: readonly ((n: PgNames) => string)[] = [createV1, createV2];
 
 const versionParts = (v: string): number[] => v.split(/[^0-9]+/).filter(Boolean).map(Number);
 

@@ -236,6 +236,9 @@ export class PgCollectionStore implements CollectionStore {
   pairedIds(id: string): Promise<string[]> {
     return this.reading((o) => o.pairedIds(id));
   }
+  keywordSearch(query: string, limit: number): Promise<{ offsets: Uint32Array; scores: Float64Array }> {
+    return this.reading((o) => o.keywordSearch(query, limit));
+  }
   pairs(): Promise<{ image: Uint32Array; text: Uint32Array }> {
     return this.reading((o) => o.pairs());
   }

@@ -1,12 +1,13 @@
 import zlib from "node:zlib";
 import { ClipdbError } from "../core/errors.js";
+import { createSqliteFts } from "./fts.js";
 import type { Db } from "./sqlite.js";
 
 /** PRAGMA application_id of a clipdb database: the ASCII bytes "clip". Marks the file as ours. */
 export const APPLICATION_ID = 0x636c6970;
 
 /** The schema version this code reads and writes (PRAGMA user_version). */
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 
 /** Vectors per block in a new database; see StoreOpenOptions.blockSize. */
 export const DEFAULT_BLOCK_SIZE = 64;
@@ -117,10 +118,18 @@ function createV2(db: Db): void {
 }
 
 /**
+ * Version 3: `items_fts`, the FTS5 keyword index of text items, kept in step by triggers and
+ * filled from the texts already stored (see fts.ts).
+ */
+function createV3(db: Db): void {
+  createSqliteFts(db);
+}
+
+/**
  * The migration hook: `MIGRATIONS[v]` upgrades version v to v + 1, and `MIGRATIONS[0]` creates
  * the schema. To change the schema, bump SCHEMA_VERSION and append one step here.
  */
-export const MIGRATIONS: readonly Migration[] = [createV1, createV2];
+export const MIGRATIONS: readonly Migration[] = [createV1, createV2, createV3];
 
 /**
  * Brings a database up to version `migrations.length` (default MIGRATIONS) in one write

@@ -38,6 +38,9 @@ class SqliteOps implements StoreWriter {
   async pairedIds(id: string): Promise<string[]> {
     return this.store.pairedIds(id);
   }
+  async keywordSearch(query: string, limit: number): Promise<{ offsets: Uint32Array; scores: Float64Array }> {
+    return this.store.keywordSearch(query, limit);
+  }
   async pairs(): Promise<{ image: Uint32Array; text: Uint32Array }> {
     return this.store.pairs();
   }
@@ -191,6 +194,10 @@ export class SqliteCollectionStore implements CollectionStore {
   async pairedIds(id: string): Promise<string[]> {
     await this.idle();
     return this.ops.pairedIds(id);
+  }
+  async keywordSearch(query: string, limit: number): Promise<{ offsets: Uint32Array; scores: Float64Array }> {
+    await this.idle();
+    return this.ops.keywordSearch(query, limit);
   }
   async pairs(): Promise<{ image: Uint32Array; text: Uint32Array }> {
     await this.idle();

@@ -8,6 +8,7 @@ import { VectorBlocks } from "./blocks.js";
 import { COLS, type Row, checkBatch, toRecord } from "./records.js";
 import { checkWhere, sqliteWhere, type WhereFilter } from "./where.js";
 import { DEFAULT_BLOCK_SIZE, MIGRATIONS, SCHEMA_VERSION, checkHeader, migrate } from "./schema.js";
+import { SQLITE_KEYWORD_SQL, sqliteMatch } from "./fts.js";
 import { DB_FILE, type Db, translateSqliteError } from "./sqlite.js";
 import type { ItemRecord, NewItem, Pair, StoreOpenOptions, VerifyReport } from "./types.js";
 import { verifyStore } from "./verify.js";
@@ -88,6 +89,7 @@ export class Store {
       metaPut: db.prepare<[string, string]>("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)"),
       metaPutInt: db.prepare<[string, number]>("INSERT OR REPLACE INTO meta (key, value) VALUES (?, CAST(? AS INTEGER))"),
       bump: db.prepare("UPDATE meta SET value = value + 1 WHERE key = 'generation'"),
+      keyword: db.prepare<[string, number], [number, number]>(SQLITE_KEYWORD_SQL).raw(),
       insertItem: db.prepare<[number, string, string, string | null, string | null, string, string | null, string]>(
         `INSERT INTO items (${COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
       ),
@@ -442,6 +444,20 @@ export class Store {
       }
       return Uint32Array.from(removed);
     }, (r) => r.length > 0);
+  }
+
+  /**
+   * Keyword search over text items (FTS5, see fts.ts): up to `limit` text offsets matching any
+   * word or "quoted phrase" of `query`, best BM25 first, with their BM25 scores negated (higher
+   * is better). A query without words matches nothing.
+   */
+  keywordSearch(query: string, limit: number): { offsets: Uint32Array; scores: Float64Array } {
+    const match = sqliteMatch(query);
+    if (match === null || limit < 1) return { offsets: new Uint32Array(0), scores: new Float64Array(0) };
+    return this.guard(() => {
+      const rows = this.st.keyword.all(match, limit);
+      return { offsets: Uint32Array.from(rows, (r) => r[0]), scores: Float64Array.from(rows, (r) => -r[1]) };
+    });
   }
 
   /** Ids paired with this one (captions of an image, or the images of a caption), by offset; [] if none. */

@@ -4,7 +4,8 @@ import type { VerifyReport } from "./types.js";
 /**
  * Checks a store's database (run it inside a read transaction): SQLite integrity_check and
  * foreign_key_check, every live item has a vector slot, no vector block is orphaned, every
- * offset is below next_offset. Reads the whole file.
+ * offset is below next_offset, and the keyword index (FTS5) agrees with the text items. Reads the
+ * whole file.
  */
 export function verifyStore(db: Db, ctx: { dim: number | undefined; blockSize: number; nextOffset: number }): VerifyReport {
   const problems: string[] = [];
@@ -35,5 +36,15 @@ export function verifyStore(db: Db, ctx: { dim: number | undefined; blockSize: n
   if (orphans) problems.push(`${orphans} vector blocks hold no live item`);
   const maxOff = db.prepare<[], number | null>("SELECT max(offset) FROM items").pluck().get();
   if (maxOff != null && maxOff >= ctx.nextOffset) problems.push(`offset ${maxOff} is not below next_offset ${ctx.nextOffset}`);
+  // FTS5 keeps one docsize row per indexed row: compare them with the text items (read-only).
+  const unindexed = db
+    .prepare<[], number>("SELECT count(*) FROM items i WHERE modality = 'text' AND text IS NOT NULL AND NOT EXISTS (SELECT 1 FROM items_fts_docsize d WHERE d.id = i.offset)")
+    .pluck()
+    .get();
+  const stale = db
+    .prepare<[], number>("SELECT count(*) FROM items_fts_docsize d WHERE NOT EXISTS (SELECT 1 FROM items i WHERE i.offset = d.id AND modality = 'text' AND text IS NOT NULL)")
+    .pluck()
+    .get();
+  if (unindexed || stale) problems.push(`keyword index: ${unindexed} text items not indexed, ${stale} entries of removed items`);
   return { ok: problems.length === 0, problems };
 }
