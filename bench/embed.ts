@@ -1,5 +1,11 @@
 /**
- * `npm run bench:embed [-- --json out.json] [--threads 2] [--batch 16] [--rounds 3] [--no-memory]`
+ * `npm run bench:embed [-- --json out.json] [--threads 2] [--batch 16] [--rounds 3] [--no-memory] [--device cpu|cuda|auto] [--dtype fp32|fp16|q8]`
+ *
+ * The same command measures a GPU machine: `--device cuda` (or auto) runs both the bare session and
+ * the pipeline on onnxruntime's CUDA provider, and when `nvidia-smi` is on the PATH the GPU memory
+ * in use is read before and after 1,000 single text queries (a leak shows as growth). With
+ * `--dtype q8|fp16` the model's quantised / half files are used, and the embeddings of the 208
+ * photos and 1,024 captions are compared (cosine) with fp32's.
  *
  * Throughput of the embedding pipeline on the full-size random-weight ViT-B/32 + CLIP text
  * transformer (generated on first use into `<repo>/models/full-vitb32`, about 600 MB, gitignored):
@@ -13,6 +19,7 @@
  * (a) and (b) run alternately for `--rounds` rounds and the best of each is kept, which damps
  * interference from other processes on a shared machine (say so when reporting numbers).
  */
+import { spawnSync } from "node:child_process";
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -31,8 +38,10 @@ const o = new Command()
   .option("--rounds <n>", "alternating rounds of (a) and (b); the best of each is kept", "3")
   .option("--no-memory", "skip the 10,000-text / 1,000-image RSS check")
   .option("--model-dir <dir>", "full-size model folder", path.join(REPO_ROOT, "models/full-vitb32"))
+  .option("--device <d>", "cpu, cuda or auto", "cpu")
+  .option("--dtype <t>", "fp32, fp16 or q8 (q8 files are generated with the model)", "fp32")
   .parse()
-  .opts<{ json?: string; threads: string; batch: string; rounds: string; memory: boolean; modelDir: string }>();
+  .opts<{ json?: string; threads: string; batch: string; rounds: string; memory: boolean; modelDir: string; device: "cpu" | "cuda" | "auto"; dtype: "fp32" | "fp16" | "q8" }>();
 
 const threads = Number(o.threads);
 const batch = Number(o.batch);
@@ -56,7 +65,7 @@ const gc = runInNewContext("gc") as () => void;
 async function main(): Promise<void> {
   log(`bench:embed  threads=${threads} batch=${batch} rounds=${rounds}  (${os.cpus().length} CPUs visible, load average ${os.loadavg()[0].toFixed(1)})`);
   const t0 = now();
-  ensureClipModel(o.modelDir, { full: true, log });
+  ensureClipModel(o.modelDir, { full: true, q8: o.dtype === "q8", log });
   log(`model ready: ${o.modelDir} (${((now() - t0) / 1000).toFixed(1)} s)`);
 
   // Pre-decoded tensors for (a), through the same preprocessing as the pipeline.
@@ -69,7 +78,14 @@ async function main(): Promise<void> {
   log(`decode + preprocess alone, one at a time: ${decodeMs.toFixed(1)} ms/img (${cocoFiles.length} COCO JPEGs)`);
   const size = tensors[0].length;
 
-  const session = await ort.InferenceSession.create(path.join(o.modelDir, "onnx/vision_model.onnx"), sessionOptions(threads) as ort.InferenceSession.SessionOptions);
+  const emb = await loadEmbedder(o.modelDir, { threads, batchSize: batch, offline: true, device: o.device, dtype: o.dtype, onNote: log });
+  const device = emb.device ?? "cpu";
+  const suffix = { fp32: "", fp16: "_fp16", q8: "_quantized" }[o.dtype];
+  const session = await ort.InferenceSession.create(path.join(o.modelDir, `onnx/vision_model${suffix}.onnx`), {
+    ...(sessionOptions(threads) as ort.InferenceSession.SessionOptions),
+    executionProviders: [device],
+  });
+  log(`device ${device}, dtype ${o.dtype}`);
   /** Images/s (wall clock) and CPU milliseconds per image (all threads of this process). */
   type Rate = { imgS: number; cpuMs: number };
   const measure = async (n: number, fn: () => Promise<void>): Promise<Rate> => {
@@ -90,7 +106,6 @@ async function main(): Promise<void> {
       }
     });
 
-  const emb = await loadEmbedder(o.modelDir, { threads, batchSize: batch, offline: true });
   const runPipeline = (files: string[]): Promise<Rate> =>
     measure(files.length, async () => {
       const v = await emb.embedImages(files);
@@ -138,6 +153,34 @@ async function main(): Promise<void> {
   }
   lat.sort((x, y) => x - y);
   const p50 = lat[Math.floor(lat.length / 2)];
+  // GPU memory in use before and after 1,000 single queries (the seed project ran out of GPU memory here).
+  let gpu: { before: number; after: number } | undefined;
+  const smi = gpuMemoryMiB();
+  if (smi !== undefined) {
+    for (let i = 0; i < 1000; i++) await emb.embedTexts([captions[(i * 13) % captions.length]]);
+    gpu = { before: smi, after: gpuMemoryMiB()! };
+    log(`GPU memory in use: ${gpu.before} MiB -> ${gpu.after} MiB over 1,000 single text queries`);
+  }
+  // Lower precision: how far the vectors move from fp32's.
+  let drift: { images: [number, number]; texts: [number, number] } | undefined;
+  if (o.dtype !== "fp32") {
+    const ref = await loadEmbedder(o.modelDir, { threads, batchSize: batch, offline: true, device: o.device });
+    const cosines = (a: Float32Array, b: Float32Array): [number, number] => {
+      const d = ref.dim;
+      const cs: number[] = [];
+      for (let i = 0; i < a.length / d; i++) {
+        let s = 0;
+        for (let k = 0; k < d; k++) s += a[i * d + k] * b[i * d + k];
+        cs.push(s);
+      }
+      return [cs.reduce((x, y) => x + y, 0) / cs.length, Math.min(...cs)];
+    };
+    drift = {
+      images: cosines(await emb.embedImages(cocoFiles), await ref.embedImages(cocoFiles)),
+      texts: cosines(await emb.embedTexts(textSet), await ref.embedTexts(textSet)),
+    };
+    await ref.dispose();
+  }
   log(`(c) ${textPerS.toFixed(1)} texts/s (batches of ${batch}), single query p50 ${p50.toFixed(1)} ms`);
 
   // Memory: RSS after warm-up, then 10,000 texts and 1,000 images.
@@ -168,13 +211,18 @@ async function main(): Promise<void> {
     [`(c) text embeddings, 1,024 captions in batches of ${batch}`, `${textPerS.toFixed(1)} texts/s`],
     ["(c) single text query, p50 of 100 (not padded)", `${p50.toFixed(1)} ms`],
   ];
+  if (gpu) rows.push(["GPU memory in use before / after 1,000 single text queries (nvidia-smi)", `${gpu.before} / ${gpu.after} MiB`]);
+  if (drift) {
+    rows.push([`${o.dtype} against fp32: cosine of the 208 photos' embeddings, mean / worst`, `${drift.images[0].toFixed(5)} / ${drift.images[1].toFixed(5)}`]);
+    rows.push([`${o.dtype} against fp32: cosine of the 1,024 captions' embeddings, mean / worst`, `${drift.texts[0].toFixed(5)} / ${drift.texts[1].toFixed(5)}`]);
+  }
   if (memory) {
     rows.push([
       "RSS growth over 10,000 texts + 1,000 images after warm-up",
       `${(memory.growth * 100).toFixed(2)}% (${(memory.before / 1e6).toFixed(0)} -> ${(memory.after / 1e6).toFixed(0)} MB; target < 5%)`,
     ]);
   }
-  console.log(`\nFull-size random ViT-B/32 + text transformer, fp32, ${threads} intra-op threads, best of ${rounds} rounds.\n`);
+  console.log(`\nFull-size random ViT-B/32 + text transformer, ${o.dtype} on ${device}, ${threads} intra-op threads, best of ${rounds} rounds.\n`);
   console.log("| measure | result |\n|---|---|");
   for (const [k, v] of rows) console.log(`| ${k} | ${v} |`);
   if (o.json) {
@@ -185,6 +233,13 @@ async function main(): Promise<void> {
 }
 
 const round2 = (x: number) => Math.round(x * 100) / 100;
+
+/** GPU memory in use (MiB, summed over GPUs) from nvidia-smi, or undefined when there is none. */
+function gpuMemoryMiB(): number | undefined {
+  const r = spawnSync("nvidia-smi", ["--query-gpu=memory.used", "--format=csv,noheader,nounits"], { encoding: "utf8" });
+  if (r.status !== 0 || !r.stdout) return undefined;
+  return r.stdout.trim().split("\n").reduce((s, l) => s + Number(l), 0);
+}
 
 main().catch((e) => {
   console.error(e);

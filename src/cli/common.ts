@@ -1,6 +1,7 @@
 import { existsSync } from "node:fs";
 import { InvalidArgumentError, type Command } from "commander";
 import { Collection, type OpenOptions } from "../collection/index.js";
+import { ClipdbError } from "../core/errors.js";
 import { EXIT, reportError } from "./output.js";
 
 /** Flags every command takes. */
@@ -11,6 +12,10 @@ export interface CommonFlags {
   model?: string;
   offline?: boolean;
   threads?: number;
+  device?: string;
+  dtype?: string;
+  shrinkOnLoad?: boolean;
+  inferBatch?: number;
 }
 
 /** Parses a positive integer flag (commander argParser). */
@@ -34,14 +39,33 @@ export function common(cmd: Command, withModel = false, jsonFile = false, db = p
     cmd
       .option("--model <id|folder>", "embedding model: a hub id or a local folder (default: the collection's, else Xenova/clip-vit-base-patch32)")
       .option("--offline", "never touch the network (also CLIPDB_OFFLINE=1)")
-      .option("--threads <n>", "inference threads", int);
+      .option("--threads <n>", "inference threads", int)
+      .option("--device <d>", "where the model runs: auto (CUDA when it loads, else the CPU), cpu or cuda (default $CLIPDB_DEVICE, else cpu)")
+      .option("--dtype <t>", "model weights: fp32, fp16 or q8 (needs the model folder's *_fp16.onnx / *_quantized.onnx files)")
+      .option("--shrink-on-load", "let libjpeg decode large JPEGs at 1/2, 1/4 or 1/8 scale before the exact resize (default off: full decode, the model processor's exact tensor)")
+      .option("--infer-batch <n>", "images or texts per inference run (default 16 on the CPU, 64 on CUDA)", int);
   }
   return cmd;
 }
 
+function oneOf<T extends string>(v: string, allowed: readonly T[], name: string): T {
+  if (!allowed.includes(v as T)) throw new ClipdbError("INVALID_ARGUMENT", { name, reason: `'${v}' is not one of ${allowed.join(", ")}` });
+  return v as T;
+}
+
 /** Opens the collection named by the flags. */
 export function openCollection(f: CommonFlags, create = false): Promise<Collection> {
-  const opts: OpenOptions = { model: f.model, offline: f.offline, threads: f.threads, create };
+  const opts: OpenOptions = {
+    model: f.model,
+    offline: f.offline,
+    threads: f.threads,
+    create,
+    device: f.device === undefined ? undefined : oneOf(f.device, ["auto", "cpu", "cuda"] as const, "device"),
+    dtype: f.dtype === undefined ? undefined : oneOf(f.dtype, ["fp32", "fp16", "q8"] as const, "dtype"),
+    preprocess: f.shrinkOnLoad ? "shrink" : undefined,
+    inferBatch: f.inferBatch,
+    onNote: (m) => process.stderr.write(`clipdb: note: ${m}\n`),
+  };
   if (!f.json && process.stderr.isTTY) {
     const seen = new Set<string>();
     // A local model folder is read, not downloaded: say so.

@@ -70,6 +70,7 @@ export function registerEval(program: Command, index: Command): void {
     .option("--spill <n>", "spill of an IVF built for the run when none is built", int)
     .option("--route <method>", "lists of an IVF built for the run: query (query-aware, the default with images and texts) or none")
     .option("--plot <file>", "write an SVG of recall against latency and cost")
+    .option("--device <d>", "auto, cpu or cuda (eval scores stored vectors, so it never loads the model: accepted for scripts that pass it everywhere)")
     .action(async (f) => {
       await withCollection(f, false, async (col) => {
         const report = await col.evaluate(

@@ -41,6 +41,16 @@ export interface OpenOptions {
   cacheDir?: string;
   /** Inference threads; default: onnxruntime's choice. */
   threads?: number;
+  /** Where the model runs: auto, cpu or cuda; default `$CLIPDB_DEVICE`, else cpu (see LoadEmbedderOptions.device). */
+  device?: "auto" | "cpu" | "cuda";
+  /** Model weights: fp32 (default), fp16 or q8, from the model folder's ONNX files (see LoadEmbedderOptions.dtype). */
+  dtype?: "fp32" | "fp16" | "q8";
+  /** Image preprocessing: exact (default) or shrink (JPEG shrink-on-load; see LoadEmbedderOptions.preprocess). */
+  preprocess?: "shrink" | "exact";
+  /** Images or texts per inference run; default 16 on the CPU, 64 on CUDA. */
+  inferBatch?: number;
+  /** One-line notes from loading the model (a device fallback); default: none. */
+  onNote?: (message: string) => void;
   /** Create the collection when the folder holds none; default true. */
   create?: boolean;
   /** When index deltas are folded into their files (see COMPACT_MIN); defaults suit most uses. */
@@ -178,6 +188,11 @@ export class Collection implements CollectionApi {
         offline: this.opts.offline,
         cacheDir: this.opts.cacheDir,
         threads: this.opts.threads,
+        device: this.opts.device,
+        dtype: this.opts.dtype,
+        preprocess: this.opts.preprocess,
+        batchSize: this.opts.inferBatch,
+        onNote: this.opts.onNote,
         onProgress: this.opts.onModelProgress,
       }).then((e: Embedder) => {
         if (recorded && e.dim !== recorded.dim) throw new ClipdbError("DIM_MISMATCH", { expected: recorded.dim, got: e.dim, where: `model ${ref}` });

@@ -101,6 +101,10 @@ export const ERROR_CODES = {
       `Model '${s(d.model)}' is not available (searched ${s(d.searched)}): ${s(d.reason)}. ` +
       `Connect to the internet once so it can be downloaded into the cache, or pass a local model folder with --model <folder>.`,
   },
+  DEVICE_UNAVAILABLE: {
+    kind: "user",
+    message: (d) => `Device '${s(d.device)}' is not available: ${s(d.reason)}. ${s(d.hint)}`,
+  },
   NO_MODEL: {
     kind: "user",
     message: (d) =>

@@ -32,13 +32,19 @@ import {
   type ModelSource,
 } from "./model-source.js";
 import { ImagePreprocessor, type PixelTensor } from "./preprocess.js";
+import { cudaMissing, cudaUnavailable, parseDevice, type Device } from "./device.js";
 import { SerialQueue } from "./queue.js";
 import type { Embedder, ImageInput, LoadEmbedderOptions, SettledEmbeddings } from "./types.js";
 
 /** Largest accepted `batchSize`. */
 export const MAX_BATCH_SIZE = 256;
-/** Default `batchSize`. */
+/** Default `batchSize` on the CPU. */
 export const DEFAULT_BATCH_SIZE = 16;
+/**
+ * Default `batchSize` on CUDA: 64 images of 224 x 224 keep a GPU busy while staying far below its
+ * memory (ViT-B/32 activations at batch 64 are well under 2 GB; ViT-L/14 at 64 about 6 GB).
+ */
+export const DEFAULT_CUDA_BATCH_SIZE = 64;
 
 /**
  * onnxruntime session options used for both towers: `threads` intra-op threads, one inter-op
@@ -126,6 +132,7 @@ function checkInt(name: string, v: number, min: number, max: number): number {
 /** The embedder over one loaded model. Create it with {@link loadEmbedder}. */
 class TransformersEmbedder implements Embedder {
   readonly modelId: string;
+  device: Device = "cpu";
   private _dim: number;
   private readonly runs = new SerialQueue();
   private readonly maxLen: number;
@@ -310,12 +317,25 @@ export async function loadEmbedder(model: string = DEFAULT_MODEL, opts: LoadEmbe
   const cacheDir = opts.cacheDir ?? defaultCacheDir();
   const offline = opts.offline ?? offlineFromEnv();
   const dtype = opts.dtype ?? "fp32";
-  if (dtype !== "fp32" && dtype !== "q8") throw new ClipdbError("INVALID_ARGUMENT", { name: "dtype", reason: `must be 'fp32' or 'q8', got '${String(dtype)}'` });
+  if (!["fp32", "fp16", "q8"].includes(dtype)) throw new ClipdbError("INVALID_ARGUMENT", { name: "dtype", reason: `must be 'fp32', 'fp16' or 'q8', got '${String(dtype)}'` });
+  const preprocess = opts.preprocess ?? "exact";
+  if (preprocess !== "shrink" && preprocess !== "exact") throw new ClipdbError("INVALID_ARGUMENT", { name: "preprocess", reason: `must be 'shrink' or 'exact', got '${String(preprocess)}'` });
   const threads = checkInt("threads", opts.threads ?? Math.max(1, os.availableParallelism()), 1, 256);
-  const batchSize = checkInt("batchSize", opts.batchSize ?? DEFAULT_BATCH_SIZE, 1, MAX_BATCH_SIZE);
-  // Images decoded at once while inference runs: the cores the session leaves free, 1..4
-  // (4 = libuv's default thread pool, where sharp runs).
-  const decoders = Math.max(1, Math.min(4, os.availableParallelism() - threads));
+  const choice = parseDevice(opts.device);
+  const note = opts.onNote ?? (() => undefined);
+  let device: Device = "cpu";
+  if (choice !== "cpu") {
+    const missing = cudaMissing();
+    if (!missing) device = "cuda";
+    else if (choice === "cuda") throw cudaUnavailable(missing);
+    else note(`CUDA is not available (${missing}); running on the CPU`);
+  }
+  const batchFor = (d: Device) => checkInt("batchSize", opts.batchSize ?? (d === "cuda" ? DEFAULT_CUDA_BATCH_SIZE : DEFAULT_BATCH_SIZE), 1, MAX_BATCH_SIZE);
+  batchFor(device);
+  // Images decoded at once while inference runs. On the CPU: the cores the session leaves free,
+  // 1..4 (4 = libuv's default thread pool, where sharp runs). On a GPU the CPU only decodes, so
+  // every core does (sharp's own threads run inside each decode).
+  const decodersFor = (d: Device) => (d === "cuda" ? Math.max(1, os.availableParallelism()) : Math.max(1, Math.min(4, os.availableParallelism() - threads)));
   const maxPixels = checkInt("maxPixels", opts.maxPixels ?? DEFAULT_MAX_PIXELS, 1, Number.MAX_SAFE_INTEGER);
   const timeoutMs = checkInt("timeoutMs", opts.timeoutMs ?? DEFAULT_TIMEOUT_MS, 1, 3_600_000);
   const remoteHost = opts.remoteHost ?? process.env.HF_ENDPOINT ?? "https://huggingface.co/";
@@ -336,25 +356,35 @@ export async function loadEmbedder(model: string = DEFAULT_MODEL, opts: LoadEmbe
       const family = FAMILIES[String(config.model_type)] ?? CLIP;
       const tokenizer = await AutoTokenizer.from_pretrained(src.ref, base);
       const processor = await AutoImageProcessor.from_pretrained(src.ref, base);
-      const modelOpts = {
-        ...base,
-        config,
-        dtype,
-        device: "cpu",
-        session_options: sessionOptions(threads),
+      const towers = async (d: Device): Promise<PreTrainedModel[]> => {
+        const modelOpts = { ...base, config, dtype, device: d, session_options: sessionOptions(threads) };
+        const settled = await Promise.allSettled([family.text.from_pretrained(src.ref, modelOpts), family.vision.from_pretrained(src.ref, modelOpts)]);
+        const failed = settled.find((s): s is PromiseRejectedResult => s.status === "rejected");
+        if (failed) {
+          await Promise.all(settled.map((s) => (s.status === "fulfilled" ? s.value.dispose() : undefined)));
+          throw failed.reason;
+        }
+        return settled.map((s) => (s as PromiseFulfilledResult<PreTrainedModel>).value);
       };
-      const settled = await Promise.allSettled([family.text.from_pretrained(src.ref, modelOpts), family.vision.from_pretrained(src.ref, modelOpts)]);
-      const failed = settled.find((s): s is PromiseRejectedResult => s.status === "rejected");
-      if (failed) {
-        await Promise.all(settled.map((s) => (s.status === "fulfilled" ? s.value.dispose() : undefined)));
-        throw failed.reason;
+      let models: PreTrainedModel[];
+      try {
+        models = await towers(device);
+      } catch (e) {
+        // The provider files are there but a session could not use them (no GPU, no CUDA 12 / cuDNN 9 libraries).
+        if (device !== "cuda" || !/cuda|provider|shared librar|libcu/i.test(e instanceof Error ? e.message : String(e))) throw e;
+        const reason = `a CUDA session could not be created (${(e instanceof Error ? e.message : String(e)).replace(/\s+/g, " ").trim()})`;
+        if (choice === "cuda") throw cudaUnavailable(reason, e);
+        note(`CUDA is not available (${reason}); running on the CPU`);
+        device = "cpu";
+        models = await towers(device);
       }
-      const [textModel, visionModel] = settled.map((s) => (s as PromiseFulfilledResult<PreTrainedModel>).value);
+      const [textModel, visionModel] = models;
       return { config, family, tokenizer, processor, textModel, visionModel };
     } catch (e) {
       const err = unavailable(src, e, offline);
-      if (dtype === "q8" && /_quantized\.onnx/.test(err.message)) {
-        throw new ClipdbError("MODEL_UNAVAILABLE", { model: src.model, searched: src.searched, reason: `it ships no q8 weights (onnx/*_quantized.onnx); use dtype fp32 (${String(err.details.reason)})` }, { cause: e });
+      const suffix = dtype === "q8" ? "_quantized" : dtype === "fp16" ? "_fp16" : undefined;
+      if (suffix && new RegExp(`${suffix}\\.onnx`).test(err.message)) {
+        throw new ClipdbError("MODEL_UNAVAILABLE", { model: src.model, searched: src.searched, reason: `it ships no ${dtype} weights (onnx/text_model${suffix}.onnx and onnx/vision_model${suffix}.onnx); use --dtype fp32 (${String(err.details.reason)})` }, { cause: e });
       }
       throw err;
     }
@@ -368,11 +398,12 @@ export async function loadEmbedder(model: string = DEFAULT_MODEL, opts: LoadEmbe
     loaded.tokenizer,
     loaded.textModel,
     loaded.visionModel,
-    new ImagePreprocessor(loaded.processor, maxPixels),
-    batchSize,
-    decoders,
+    new ImagePreprocessor(loaded.processor, maxPixels, preprocess),
+    batchFor(device),
+    decodersFor(device),
     loaded.config,
   );
+  embedder.device = device;
   try {
     // Probe: one tiny text run checks the output (and learns dim when the config lacks it).
     const probe = await embedder.embedTexts([""]);

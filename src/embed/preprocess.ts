@@ -12,9 +12,15 @@
  *   Lanczos, or a processor class that overrides preprocessing) go through the model's own
  *   transformers.js processor, fed with our decoded upright RGB pixels.
  *
+ * Mode `shrink` (opt-in) first decodes a JPEG at least twice the resize target with libjpeg at 1/2,
+ * 1/4 or 1/8 scale (DCT scaling), then resizes it as above from that size; the tensor then differs
+ * from the library's (bench/preprocess.ts measures the embedding cosine). Mode `exact`, the
+ * default, always decodes at full size.
+ *
  * One deliberate difference from transformers.js: transparent images are flattened on white;
  * the library drops the alpha channel, so fully transparent pixels keep whatever colour they hold.
  */
+import sharp from "sharp";
 import { RawImage, ImageProcessor } from "@huggingface/transformers";
 import { ClipdbError } from "../core/errors.js";
 import { DEFAULT_MAX_PIXELS, decodeImage, imageLabel, openImage, rasterize } from "./image.js";
@@ -159,6 +165,16 @@ function cropNormalize(rgb: Uint8Array, width: number, height: number, plan: Fas
   return { data: out, height: ch, width: cw };
 }
 
+/**
+ * The JPEG shrink-on-load factor for a resize from w x h to tw x th: the largest of 8, 4 and 2 for
+ * which the decoded image (w/f x h/f) is still at least the target in both dimensions, so a
+ * source must be at least twice the target to be shrunk at all; 1 otherwise.
+ */
+export function shrinkFactor(w: number, h: number, tw: number, th: number): number {
+  for (const f of [8, 4, 2]) if (Math.floor(w / f) >= tw && Math.floor(h / f) >= th) return f;
+  return 1;
+}
+
 /** Turns images into model input tensors, by the fast path when the config allows it. */
 export class ImagePreprocessor {
   /** The fast-path plan, or undefined when the library processor is used. */
@@ -171,6 +187,8 @@ export class ImagePreprocessor {
   constructor(
     private readonly processor: ImageProcessor,
     private readonly maxPixels = DEFAULT_MAX_PIXELS,
+    /** `exact` (default): always decode at full size; `shrink`: JPEGs decode at 1/2, 1/4 or 1/8 scale when still >= the resize target. */
+    readonly mode: "shrink" | "exact" = "exact",
   ) {
     const base = ImageProcessor.prototype as unknown as Record<string, unknown>;
     const own = processor as unknown as Record<string, unknown>;
@@ -194,6 +212,22 @@ export class ImagePreprocessor {
     const [tw, th] = resizeTarget(plan, opened.width, opened.height);
     const needsResize = tw !== opened.width || th !== opened.height;
     if (tw < 1 || th < 1) throw new ClipdbError("IMAGE_DECODE", { file: label, reason: `image of ${opened.width}x${opened.height} is too small to resize` });
+    const f = this.mode === "shrink" && opened.format === "jpeg" ? shrinkFactor(opened.width, opened.height, tw, th) : 1;
+    if (f > 1) {
+      // libjpeg's DCT scaling (sharp picks it for a resize to exactly 1/f), then the exact affine resize.
+      const sw = Math.floor(opened.width / f);
+      const sh = Math.floor(opened.height / f);
+      const small = await rasterize(opened, label, (p) => p.resize(sw, sh, { fit: "fill", kernel: "linear", fastShrinkOnLoad: true }), this.maxPixels);
+      const img = await rasterize(
+        { pipeline: sharp(small.data, { raw: { width: small.width, height: small.height, channels: 3 } }), width: small.width, height: small.height, format: "raw" },
+        label,
+        // A shift of (f-1)/(2f) shrunk pixels (a quarter pixel at f = 2) came closest to the exact
+        // path's pixels on COCO photos (mean absolute difference 5.2 levels against 5.4 unshifted).
+        (p) => p.affine([tw / small.width, 0, 0, th / small.height], { interpolator: plan.interpolator, idx: (f - 1) / (2 * f), idy: (f - 1) / (2 * f) }),
+        this.maxPixels,
+      );
+      return cropNormalize(img.data, img.width, img.height, plan);
+    }
     const img = await rasterize(
       opened,
       label,

@@ -20,6 +20,8 @@ export interface Embedder {
   readonly modelId: string;
   /** Vector dimension (the model's projection size). */
   readonly dim: number;
+  /** Where inference runs, when the embedder knows (`cpu` or `cuda`). */
+  readonly device?: "cpu" | "cuda";
   /** Embeds texts; returns `texts.length * dim` values, row i for text i. */
   embedTexts(texts: string[]): Promise<Float32Array>;
   /**
@@ -55,11 +57,32 @@ export interface LoadEmbedderOptions {
   cacheDir?: string;
   /** Never touch the network; only the cache or a local folder. Default: `CLIPDB_OFFLINE=1` in the environment, else false. */
   offline?: boolean;
-  /** Weights to load: `fp32` (default, exact) or `q8` (int8 `*_quantized.onnx` files, smaller and usually faster, slightly different vectors). */
-  dtype?: "fp32" | "q8";
+  /**
+   * Weights to load: `fp32` (default, exact; `onnx/*_model.onnx`), `fp16` (`*_model_fp16.onnx`:
+   * half the size, fast on GPUs, usually slower on CPUs) or `q8` (int8 `*_model_quantized.onnx`:
+   * a quarter of the size; faster on some CPUs and not on others; slightly different vectors).
+   * A folder without the files is MODEL_UNAVAILABLE naming what is missing.
+   */
+  dtype?: "fp32" | "fp16" | "q8";
+  /**
+   * Where inference runs: `cpu`, `cuda` (onnxruntime-node's CUDA provider; DEVICE_UNAVAILABLE
+   * naming what is missing when it cannot load), or `auto` (CUDA when it loads, else the CPU, with
+   * a note through `onNote`). Default: `$CLIPDB_DEVICE`, else `cpu`.
+   */
+  device?: "auto" | "cpu" | "cuda";
+  /** Receives one-line notes (say, `auto` falling back to the CPU). Default: none. */
+  onNote?: (message: string) => void;
+  /**
+   * Image preprocessing: `exact` (default) decodes at full size and gives the tensor of the model's
+   * own processor bit for bit; `shrink` lets libjpeg decode a JPEG at least twice the resize target
+   * at 1/2, 1/4 or 1/8 scale before the same resize. On COCO photos shrink measured no faster and
+   * moved embeddings (mean cosine 0.998, worst 0.955 on the random full-size model), so it is opt-in
+   * (README, "Ingest speed").
+   */
+  preprocess?: "shrink" | "exact";
   /** onnxruntime intra-op threads per session. Default: the number of CPUs. More threads help big batches, not single queries. */
   threads?: number;
-  /** Inputs per inference run, 1..256. Default 16. Larger batches are faster per item but hold more memory. */
+  /** Inputs per inference run, 1..256. Default 16 on the CPU, 64 on CUDA. Larger batches are faster per item but hold more memory. */
   batchSize?: number;
   /** Largest accepted image, in pixels (width x height), against decompression bombs. Default 100 MP. */
   maxPixels?: number;

@@ -35,6 +35,7 @@ export const STATUS_BY_CODE: Record<ErrorCode, number> = {
   // The database server of a postgres:// collection is down, unreachable or lacks pgvector.
   STORE_UNAVAILABLE: 503,
   MODEL_UNAVAILABLE: 503,
+  DEVICE_UNAVAILABLE: 503,
   INTERRUPTED: 503,
   // Too many uploads at once: sent with Retry-After.
   BUSY: 503,

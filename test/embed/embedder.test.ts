@@ -125,7 +125,8 @@ describe("loadEmbedder on the generated tiny CLIP model", () => {
     await expect(loadEmbedder(testModelDir(), { batchSize: 0 })).rejects.toMatchObject({ code: "INVALID_ARGUMENT" });
     await expect(loadEmbedder(testModelDir(), { batchSize: 1000 })).rejects.toMatchObject({ code: "INVALID_ARGUMENT" });
     await expect(loadEmbedder(testModelDir(), { threads: 0 })).rejects.toMatchObject({ code: "INVALID_ARGUMENT" });
-    await expect(loadEmbedder(testModelDir(), { dtype: "fp16" as "fp32" })).rejects.toMatchObject({ code: "INVALID_ARGUMENT" });
+    await expect(loadEmbedder(testModelDir(), { dtype: "int4" as "fp32" })).rejects.toMatchObject({ code: "INVALID_ARGUMENT" });
+    await expect(loadEmbedder(testModelDir(), { preprocess: "fast" as "exact" })).rejects.toMatchObject({ code: "INVALID_ARGUMENT" });
   });
 
   it("fails with MODEL_UNAVAILABLE for a dtype the folder does not ship", async () => {

@@ -39,7 +39,7 @@ describe("image preprocessing equals transformers.js AutoProcessor", () => {
 
   beforeAll(async () => {
     proc = await AutoImageProcessor.from_pretrained(testModelDir(), { local_files_only: true });
-    pre = new ImagePreprocessor(proc);
+    pre = new ImagePreprocessor(proc, undefined, "exact");
   });
   afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
@@ -82,7 +82,7 @@ describe("image preprocessing equals transformers.js AutoProcessor", () => {
       crop_size: 224, do_center_crop: true, do_normalize: true, do_resize: true, feature_extractor_type: "CLIPFeatureExtractor",
       image_mean: CLIP_MEAN, image_std: CLIP_STD, resample: 3, size: 224,
     });
-    const p = new ImagePreprocessor(legacy);
+    const p = new ImagePreprocessor(legacy, undefined, "exact");
     expect(p.fast).toBe(true);
     const f = path.join(COCO, "000000397133.jpg"); // 640x427 -> 224x149, padded to 224x224
     expect(maxAbsDiff((await p.run(f)).data, await libraryPixels(legacy, f))).toBeLessThan(1e-3);
@@ -93,7 +93,7 @@ describe("image preprocessing equals transformers.js AutoProcessor", () => {
       do_normalize: true, do_rescale: true, do_resize: true, image_mean: [0.5, 0.5, 0.5], image_std: [0.5, 0.5, 0.5],
       image_processor_type: "SiglipImageProcessor", resample: 2, rescale_factor: 1 / 255, size: { height: 224, width: 224 },
     });
-    const p = new ImagePreprocessor(siglip);
+    const p = new ImagePreprocessor(siglip, undefined, "exact");
     expect(p.fast).toBe(true);
     for (const f of [path.join(COCO, "000000397133.jpg"), path.join(FLICKR, readdirSync(FLICKR).sort()[0])]) {
       expect(maxAbsDiff((await p.run(f)).data, await libraryPixels(siglip, f))).toBeLessThan(1e-3);
@@ -105,7 +105,7 @@ describe("image preprocessing equals transformers.js AutoProcessor", () => {
       crop_size: { height: 224, width: 224 }, do_center_crop: true, do_normalize: true, do_resize: true,
       image_mean: CLIP_MEAN, image_std: CLIP_STD, resample: 1, size: { shortest_edge: 224 },
     });
-    const p = new ImagePreprocessor(lanczos);
+    const p = new ImagePreprocessor(lanczos, undefined, "exact");
     expect(p.fast).toBe(false);
     const f = path.join(COCO, "000000397133.jpg");
     expect(maxAbsDiff((await p.run(f)).data, await libraryPixels(lanczos, f))).toBeLessThan(1e-3);
@@ -146,7 +146,7 @@ describe("EXIF orientation", () => {
 
   it.each([3, 6, 8] as const)("orientation %i gives the tensor of the pixel-rotated copy", async (orientation) => {
     const proc = await AutoImageProcessor.from_pretrained(testModelDir(), { local_files_only: true });
-    const pre = new ImagePreprocessor(proc);
+    const pre = new ImagePreprocessor(proc, undefined, "exact");
     const src = path.join(COCO, "000000397133.jpg"); // 640x427, not square, so a missed 90-degree turn changes the crop
     const exifFile = path.join(tmp, `o${orientation}.jpg`);
     writeFileSync(exifFile, await sharp(src).jpeg({ quality: 90 }).withMetadata({ orientation }).toBuffer());
