@@ -6,6 +6,7 @@ import { common, int, print, withCollection } from "./common.js";
 import { runAdd, formatSummary } from "./add.js";
 import { loadModelFor, runSearch, searchJson, searchTable } from "./search.js";
 import { collect } from "./terms.js";
+import { calibrationTable } from "./calibrate.js";
 import { registerIndex } from "./index-cmd.js";
 import { registerServe } from "./serve.js";
 import { registerItems } from "./dupes.js";
@@ -97,6 +98,15 @@ common(program.command("rm").argument("<ids...>", "item ids"))
       const named = missing.length ? `; not found: ${missing.map((m) => `'${m}'`).join(", ")} (ids are as 'clipdb search --json' prints them)` : "";
       print(f, { removed, requested: ids.length, missing }, () => `removed ${removed} of ${ids.length}${named}`);
       return removed < ids.length ? EXIT.partial : EXIT.ok;
+    });
+  });
+
+common(program.command("calibrate"))
+  .description("refit the relevance calibration now and show it (searches refit it by themselves once the collection changed by 20%)")
+  .action(async (f) => {
+    await withCollection(f, false, async (col) => {
+      const cal = await col.calibrate();
+      print(f, cal, () => calibrationTable(cal));
     });
   });
 

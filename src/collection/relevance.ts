@@ -149,9 +149,14 @@ export class RelevanceCalibrator {
     // Partner vectors are read in one pass and the pairs-based fits redone with them.
     if (pairs && pairs.image.length > 0) await this.refitPairs(directions, dim, img, txt, imageQueries, textQueries, partnersOf, live);
     const cal: Calibration = { version: 1, counts: c, directions, at: new Date().toISOString() };
-    await this.store.setSetting(CALIBRATION_KEY, cal);
     this.cal = cal;
-    this.raw = await this.store.getSettingRaw(CALIBRATION_KEY);
+    try {
+      await this.store.setSetting(CALIBRATION_KEY, cal);
+      this.raw = await this.store.getSettingRaw(CALIBRATION_KEY);
+    } catch {
+      // A store that cannot be written now (read-only, busy) still gets calibrated relevance: this
+      // handle keeps the fit in memory and stores it at a later refit.
+    }
     return cal;
   }
 

@@ -115,5 +115,12 @@ describe("CLI", () => {
     expect(cancel.code).not.toBe(0);
     expect(cancel.stderr).toMatch(/cancel/);
     expect(clipdb([...base, "--text", "a dog", "--min-relevance", "lots"]).code).not.toBe(0);
+    const cal = clipdb(["calibrate", "--db", db, "--json"]);
+    expect(cal.code, cal.stderr).toBe(0);
+    expect(cal.json.counts).toMatchObject({ images: 12, pairs: 60 });
+    expect(cal.json.directions.t2i.pairs.method).toBe("pairs");
+    expect(cal.json.directions.i2i.free.method).toBe("null-fdr");
+    const shown = clipdb(["calibrate", "--db", db]);
+    expect(shown.stdout).toMatch(/text→image\s+pairs\s+(query|target)\s+\d+/);
   }, 120_000);
 });
