@@ -36,7 +36,7 @@ export const CALIBRATION_KEY = "relevance_calibration";
  * A calibration is refitted when the live images, texts or pairs moved by at least this fraction
  * of the count it was fitted on (or by one item while that count was under 5, or from none to
  * some); default 0.2. A refit costs about CALIBRATION_QUERIES × BACKGROUND_SAMPLE dot products
- * per direction (under a second at 768-d); lower refits more often.
+ * per direction (about 1 s in all for 1,000 vectors per modality at 768-d on 2 cores); lower refits more often.
  */
 export const RECALIBRATE_FRACTION = 0.2;
 
@@ -173,10 +173,11 @@ export class RelevanceCalibrator {
       if (!d || !queries?.offsets) continue;
       const same = qm === tm;
       const qOff = queries.offsets;
-      const partnerOffsets = (q: number): number[] => {
-        const direct = partnersOf.get(qOff[q]) ?? [];
-        return same ? direct.flatMap((im) => partnersOf.get(im) ?? []).filter((t) => t !== qOff[q]) : direct;
-      };
+      const partnerSets = qOff.map((o) => {
+        const direct = partnersOf.get(o) ?? [];
+        return new Set(same ? direct.flatMap((im) => partnersOf.get(im) ?? []).filter((t) => t !== o) : direct);
+      });
+      const partnerOffsets = (q: number): number[] => [...partnerSets[q]];
       const all = Uint32Array.from(new Set(qOff.flatMap((_, q) => partnerOffsets(q)))).sort();
       if (all.length === 0) continue;
       const xs = await this.store.vectorsAt(all);
@@ -193,7 +194,8 @@ export class RelevanceCalibrator {
         selfRow: same ? (q) => bgRow.get(qOff[q]) : undefined,
         queryBg: d.side === "target" ? (qm === "image" ? img : txt).xs : undefined,
         partners: (q) => partnerOffsets(q).map((o) => xs.subarray(row.get(o)! * dim, (row.get(o)! + 1) * dim)),
-        isPartnerRow: (q, r) => partnerOffsets(q).includes(bg.offsets[r]),
+        isPartnerRow: (q, r) => partnerSets[q].has(bg.offsets[r]),
+        pairsOnly: true,
       });
       if (fit.pairs) d.pairs = fit.pairs;
     }

@@ -21,6 +21,20 @@
  * Both curves are made monotone (non-decreasing in z) and stored as knots.
  */
 import { ClipdbError } from "../core/errors.js";
+import { kernelTop, ownedCopy } from "../index/kernel.js";
+
+/**
+ * Scores of `q` against every row of `xs` (`dim` each), by the SIMD kernel (one exact top-n
+ * call), in row order. `xs` must own its buffer (see ownedCopy).
+ */
+export function allScores(q: Float32Array, xs: Float32Array, dim: number): Float64Array {
+  const n = xs.length / dim;
+  const out = new Float64Array(n);
+  if (n === 0) return out;
+  const m = kernelTop(xs, n, dim, ownedCopy(q), n);
+  for (let i = 0; i < m.rows.length; i++) out[m.rows[i]] = 1 - m.dists[i];
+  return out;
+}
 
 /** A search direction: query modality → target modality. */
 export type SearchDirection = "t2i" | "i2t" | "i2i" | "t2t";
@@ -54,18 +68,15 @@ export const CALIBRATION_QUERIES = 200;
  * leaving out `skip` rows (the query itself, for same-modality searches). sd is at least 1e-6.
  */
 export function background(q: Float32Array, sample: Float32Array, dim: number, skip?: (row: number) => boolean): { mu: number; sd: number; n: number } {
-  const rows = sample.length / dim;
+  const scores = allScores(q, ownedCopy(sample), dim);
   let n = 0;
   let sum = 0;
   let sq = 0;
-  for (let r = 0; r < rows; r++) {
+  for (let r = 0; r < scores.length; r++) {
     if (skip?.(r)) continue;
-    let s = 0;
-    const o = r * dim;
-    for (let d = 0; d < dim; d++) s += q[d] * sample[o + d];
     n++;
-    sum += s;
-    sq += s * s;
+    sum += scores[r];
+    sq += scores[r] * scores[r];
   }
   if (n === 0) return { mu: 0, sd: 1, n };
   const mu = sum / n;
@@ -183,19 +194,17 @@ export function pooledZ(qs: Float32Array, bg: Float32Array, dim: number, selfRow
   const nb = bg.length / dim;
   const out = new Float64Array(nq * nb);
   let k = 0;
-  const scores = new Float64Array(nb);
+  const owned = ownedCopy(bg);
   for (let q = 0; q < nq; q++) {
     const self = selfRow?.(q);
+    const scores = allScores(qs.subarray(q * dim, (q + 1) * dim), owned, dim);
     let sum = 0;
     let sq = 0;
     let n = 0;
     for (let r = 0; r < nb; r++) {
       if (r === self) continue;
-      let s = 0;
-      for (let d = 0; d < dim; d++) s += qs[q * dim + d] * bg[r * dim + d];
-      scores[r] = s;
-      sum += s;
-      sq += s * s;
+      sum += scores[r];
+      sq += scores[r] * scores[r];
       n++;
     }
     if (n < 2) continue;
@@ -247,6 +256,8 @@ export interface CalibrationInput {
    * against it give that target's mean and sd, and z = (score − mean_t) / sd_t.
    */
   queryBg?: Float32Array;
+  /** Fit only the pairs-based curve (the pairs-free one is then a placeholder "null-tail" curve). */
+  pairsOnly?: boolean;
 }
 
 /**
@@ -270,12 +281,10 @@ export function pooledTargetZ(qs: Float32Array, ts: Float32Array, stats: { mu: n
   const nq = qs.length / dim;
   const nt = ts.length / dim;
   const out = new Float64Array(nq * nt);
+  const owned = ownedCopy(ts);
   for (let q = 0; q < nq; q++) {
-    for (let t = 0; t < nt; t++) {
-      let s = 0;
-      for (let d = 0; d < dim; d++) s += qs[q * dim + d] * ts[t * dim + d];
-      out[q * nt + t] = (s - stats[t].mu) / stats[t].sd;
-    }
+    const scores = allScores(qs.subarray(q * dim, (q + 1) * dim), owned, dim);
+    for (let t = 0; t < nt; t++) out[q * nt + t] = (scores[t] - stats[t].mu) / stats[t].sd;
   }
   return out;
 }
@@ -293,11 +302,13 @@ export function calibrateDirection(c: CalibrationInput): { free: RelevanceCurve;
   const nb = c.bg.length / c.dim;
   const tStats = c.queryBg ? rowStats(c.bg, c.queryBg, c.dim) : undefined;
   let free: RelevanceCurve;
-  if (tStats) free = fitNullFdr(pooledTargetZ(c.qs, c.bg, tStats, c.dim), nq, c.targets);
+  if (c.pairsOnly) free = nullTailCurve(c.targets);
+  else if (tStats) free = fitNullFdr(pooledTargetZ(c.qs, c.bg, tStats, c.dim), nq, c.targets);
   else free = nb >= 8 && nq >= 1 ? fitNullFdr(pooledZ(c.qs, c.bg, c.dim, c.selfRow), nq, c.targets) : nullTailCurve(c.targets);
   if (!c.partners || !c.isPartnerRow) return { free };
   const pos: number[] = [];
   const neg: number[] = [];
+  const ownedBg = ownedCopy(c.bg);
   let used = 0;
   for (let q = 0; q < nq; q++) {
     const qv = c.qs.subarray(q * c.dim, (q + 1) * c.dim);
@@ -309,13 +320,13 @@ export function calibrateDirection(c: CalibrationInput): { free: RelevanceCurve;
     for (const p of parts) {
       let s = 0;
       for (let d = 0; d < c.dim; d++) s += qv[d] * p[d];
-      pos.push(c.queryBg ? (s - background(p, c.queryBg, c.dim).mu) / background(p, c.queryBg, c.dim).sd : (s - mu) / sd);
+      const pb = c.queryBg ? background(p, c.queryBg, c.dim) : undefined;
+      pos.push(pb ? (s - pb.mu) / pb.sd : (s - mu) / sd);
     }
+    const scores = allScores(qv, ownedBg, c.dim);
     for (let r = 0; r < nb; r++) {
       if (r === self || c.isPartnerRow(q, r)) continue;
-      let s = 0;
-      for (let d = 0; d < c.dim; d++) s += qv[d] * c.bg[r * c.dim + d];
-      neg.push(tStats ? (s - tStats[r].mu) / tStats[r].sd : (s - mu) / sd);
+      neg.push(tStats ? (scores[r] - tStats[r].mu) / tStats[r].sd : (scores[r] - mu) / sd);
     }
   }
   if (used < 5 || pos.length < 5 || neg.length === 0) return { free };
