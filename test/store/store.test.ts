@@ -530,7 +530,7 @@ describe("concurrent access", () => {
     const b = openStore(dir, { busyTimeoutMs: 50 });
     a.transaction(() => {
       add(a, ["x"]);
-      expect(() => add(b, ["y"])).toThrow(expect.objectContaining({ code: "INTERNAL", message: expect.stringMatching(/locked by another writer/) }));
+      expect(() => add(b, ["y"])).toThrow(expect.objectContaining({ code: "LOCK_TIMEOUT", message: expect.stringMatching(/locked by another writer/) }));
     });
     add(b, ["y"]);
     expect(a.counts().images).toBe(2);
