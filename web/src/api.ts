@@ -26,6 +26,15 @@ export interface SearchResponse {
   ms: number;
   index: IndexKind;
   scanned: number;
+  /** Why the results are empty, when the server can tell (a filter key no item has). */
+  hint?: string;
+}
+
+/** One near-duplicate of an item. */
+export interface DupeMatch {
+  id: string;
+  score: number;
+  distance: number;
 }
 
 export interface Item {
@@ -58,6 +67,9 @@ export interface SearchOptions {
   ef?: number;
   /** "auto" hides weak matches (the server's default cutoff). */
   minRelevance?: number | "auto";
+  /** Metadata filter expressions ("taken>=2020-01-01"); see filters.ts. */
+  where?: string[];
+  sort?: "relevance" | "taken" | "-taken";
 }
 
 /** A plus or minus term of a combined query. */
@@ -241,6 +253,8 @@ export function openImage(url: string): boolean {
 export const api = {
   stats: (): Promise<Stats> => call(`${BASE}/stats`),
   item: (id: string): Promise<Item> => call(`${BASE}/items/${encodeURIComponent(id)}`),
+  /** The near-duplicates of an image item. */
+  duplicates: (id: string): Promise<{ id: string; duplicates: DupeMatch[] }> => call(`${BASE}/items/${encodeURIComponent(id)}/duplicates`),
   /** Search by text or by an item already in the collection. */
   search: (query: ({ text: string } | { item: string } | object) & Terms, opts: SearchOptions, signal?: AbortSignal): Promise<SearchResponse> =>
     call(`${BASE}/search`, {
@@ -252,7 +266,7 @@ export const api = {
   /** Search with an uploaded image file (the query, or with `role` a plus/minus term), and JSON terms. */
   searchImage: (file: Blob, opts: SearchOptions, signal?: AbortSignal, role: UploadRole = {}, terms: Terms = {}): Promise<SearchResponse> => {
     const form = new FormData();
-    for (const [key, value] of Object.entries({ ...opts, ...role })) if (value !== undefined) form.append(key, String(value));
+    for (const [key, value] of Object.entries({ ...opts, ...role })) if (value !== undefined) form.append(key, Array.isArray(value) ? JSON.stringify(value) : String(value));
     if (terms.plus?.length) form.append("plus", JSON.stringify(terms.plus));
     if (terms.minus?.length) form.append("minus", JSON.stringify(terms.minus));
     form.append("image", file, file instanceof File ? file.name : "pasted-image");

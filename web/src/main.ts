@@ -4,6 +4,8 @@ import { api, ApiError, onTokenNeeded, setImageSrc, thumbUrl, type Hit, type Ind
 import { shortName } from "./dom.js";
 import { renderError, renderResults, renderSkeleton, renderWelcome } from "./render.js";
 import { Chips, combinedLabel, combinedSearch, hitLabel, termsFromUrl } from "./chips.js";
+import { filterOptions, filtersFromUrl, filtersToUrl, mountFilters, openFiltersIfSet } from "./filters.js";
+import { showDuplicates } from "./dupes.js";
 
 /** What is being searched for. */
 type Query =
@@ -93,7 +95,7 @@ function options(): SearchOptions {
   const kind = kindOf(index);
   if (kind?.param) opts[kind.param] = clampInt(paramInputs()[kind.param].input, kind.default ?? 16);
   if (el.hideWeak.checked) opts.minRelevance = "auto";
-  return opts;
+  return { ...opts, ...filterOptions() };
 }
 
 /** The input of each search parameter a kind may have. */
@@ -191,6 +193,7 @@ function pushUrl(): void {
   if (o.minRelevance) p.set("weak", "hide");
   const terms = chips.json();
   if (terms.plus || terms.minus) p.set("terms", JSON.stringify(terms));
+  filtersToUrl(p);
   const url = `?${p.toString()}`;
   if (url !== location.search) history.pushState(null, "", url);
 }
@@ -224,7 +227,7 @@ async function run(push = true): Promise<void> {
     if (ctrl.signal.aborted) return;
     lastResponse = res;
     showLatency(res, performance.now() - t0);
-    renderResults(el.results, res, { similar, copyId, more: (hit) => addHit(hit, 1), less: (hit) => addHit(hit, -1) });
+    renderResults(el.results, res, { similar, copyId, duplicates: (hit) => void showDuplicates(hit), more: (hit) => addHit(hit, 1), less: (hit) => addHit(hit, -1) });
     if (res.results.length === 0 && opts.minRelevance) {
       const p = el.results.querySelector(".state p");
       if (p) p.textContent = "No result passed the relevance cutoff. Uncheck “Hide weak matches” to see the closest ones.";
@@ -357,6 +360,8 @@ async function fromUrl(): Promise<void> {
   if (p.get("ef")) el.ef.value = p.get("ef")!;
   el.hideWeak.checked = p.get("weak") === "hide";
   chips.set(termsFromUrl(p.get("terms")));
+  filtersFromUrl(p);
+  openFiltersIfSet();
   syncIndexFields();
   const q = p.get("q");
   const item = p.get("item");
@@ -534,6 +539,9 @@ window.addEventListener("keydown", (e) => {
 
 window.addEventListener("popstate", () => void fromUrl());
 
+mountFilters(document.querySelector<HTMLElement>(".controls")!, () => {
+  if (query) void run();
+});
 syncIndexFields();
 renderWelcome(el.results, null, EXAMPLES, runText);
 void loadStats();

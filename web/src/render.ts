@@ -10,6 +10,8 @@ export interface ResultActions {
   /** Adds this item to the query ("more like this") or subtracts it ("less like this"). */
   more?(hit: Hit): void;
   less?(hit: Hit): void;
+  /** Show this image's near-duplicates. */
+  duplicates?(hit: Hit): void;
 }
 
 const fmtScore = (s: number): string => s.toFixed(3);
@@ -87,7 +89,12 @@ function imageCard(hit: Hit, actions: ResultActions): HTMLElement {
       relevanceBadge(hit),
       h("span", { class: "card-similar" }, icon("similar"), "Similar"),
     ),
-    h("span", { class: "card-actions" }, ...moreLess(hit, name, actions), openLink(hit.id, name), copyButton(hit.id, name, actions)),
+    h("span", { class: "card-actions" }, ...moreLess(hit, name, actions), openLink(hit.id, name),
+      copyButton(hit.id, name, actions),
+      actions.duplicates
+        ? h("button", { type: "button", class: "icon-button small dupes-button", title: "Near-duplicates", "aria-label": `Near-duplicates of ${name}`, onclick: () => actions.duplicates!(hit) }, icon("dupes"))
+        : null,
+    ),
     h("p", { class: hit.caption ? "card-caption" : "card-name", title: hit.caption ? `${hit.caption}\n${hit.id}` : hit.id }, hit.caption ?? name),
   );
 }
@@ -133,7 +140,7 @@ export function renderResults(target: HTMLElement, res: SearchResponse, actions:
   const texts = res.results.filter((r) => r.modality === "text");
   if (res.results.length === 0) {
     target.replaceChildren(
-      stateBox("empty", "No matches", "Nothing in the collection matched. Try searching both images and texts, or another index."),
+      stateBox("empty", "No matches", res.hint ?? "Nothing in the collection matched. Try searching both images and texts, another index, or fewer filters."),
     );
     return;
   }
