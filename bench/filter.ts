@@ -104,7 +104,7 @@ if (stores.has("sqlite")) {
 if (stores.has("postgres")) {
   const n = Number(a["pg-n"]);
   const d = dataset(n);
-  const server = await startPgServer({ dir: path.join(tmp, "pgdata") });
+  const server = await startPgServer({ dir: path.join(tmp, "pgdata"), timeoutMs: 300_000 });
   try {
     const col = await Collection.open(`${server.url}?schema=bench_filter`, { create: true });
     for (let i = 0; i < n; i += 5000) {
