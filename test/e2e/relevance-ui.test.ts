@@ -26,6 +26,9 @@ let serverLog = "";
 let base: string;
 let browser: Browser;
 let upload: string;
+/** A second server over real CLIP vectors (Flickr30k-500, ViT-L/14, imported; no model: item queries only). */
+let real: ChildProcess | undefined;
+let realBase: string;
 
 function cliCommand(): string[] {
   const built = path.join(ROOT, "dist/src/cli/main.js");
@@ -49,7 +52,8 @@ async function waitForHealth(url: string, ms: number): Promise<void> {
 
 async function settled(page: Page): Promise<void> {
   await page.waitForFunction(() => document.querySelector("#results")?.getAttribute("aria-busy") === "false" && !document.body.classList.contains("is-loading"));
-  await page.waitForFunction(() => Array.from(document.images).every((img) => img.complete));
+  // Lazy thumbnails below the fold never load; wait for the ones in view.
+  await page.waitForFunction(() => Array.from(document.images).every((img) => img.complete || img.getBoundingClientRect().top > innerHeight));
 }
 
 /** The API's answer to the same request body, fetched outside the browser. */
@@ -92,16 +96,31 @@ beforeAll(async () => {
   server.stdout?.on("data", (d) => (serverLog += d));
   server.stderr?.on("data", (d) => (serverLog += d));
   await waitForHealth(base, 90_000);
+  const flickr = path.join(tmp, "flickr");
+  const F = path.join(ROOT, "../shared/data/flickr30k-clip-l14-500");
+  const ids = Array.from({ length: 500 }, (_, i) => `flickr/${i}`);
+  writeFileSync(path.join(tmp, "img-ids.txt"), ids.join("\n") + "\n");
+  writeFileSync(path.join(tmp, "txt-ids.txt"), ids.map((id) => `${id}#0`).join("\n") + "\n");
+  const add = (args: string[]) => execFileSync(process.execPath, [...cliCommand(), "add", "--db", flickr, ...args], { cwd: ROOT, stdio: "pipe" });
+  add(["--vectors", path.join(F, "image.npy"), "--ids", path.join(tmp, "img-ids.txt"), "--modality", "image", "--model-id", "openai/clip-vit-large-patch14"]);
+  add(["--vectors", path.join(F, "text.npy"), "--ids", path.join(tmp, "txt-ids.txt"), "--modality", "text", "--pair-ids", path.join(tmp, "img-ids.txt"), "--model-id", "openai/clip-vit-large-patch14"]);
+  const realPort = await freePort();
+  realBase = `http://127.0.0.1:${realPort}`;
+  real = spawn(process.execPath, [...cliCommand(), "serve", "--db", flickr, "--port", String(realPort), "--offline"], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, CLIPDB_OFFLINE: "1" } });
+  real.stdout?.on("data", (d) => (serverLog += d));
+  real.stderr?.on("data", (d) => (serverLog += d));
+  await waitForHealth(realBase, 90_000);
   browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking", "--disable-sync"] });
 }, 180_000);
 
 afterAll(async () => {
   await browser?.close();
-  if (server && server.exitCode === null) {
-    const exited = new Promise((r) => server!.once("exit", r));
-    server.kill("SIGTERM");
+  for (const proc of [server, real]) {
+    if (!proc || proc.exitCode !== null) continue;
+    const exited = new Promise((r) => proc.once("exit", r));
+    proc.kill("SIGTERM");
     await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
-    if (server.exitCode === null) server.kill("SIGKILL");
+    if (proc.exitCode === null) proc.kill("SIGKILL");
   }
   if (tmp) rmSync(tmp, { recursive: true, force: true });
 });
@@ -140,6 +159,33 @@ describe("relevance and query chips in Chromium", () => {
     const textStrong = await apiSearch({ text: "a dog on a beach", modality: "image", k: 24, minRelevance: "auto" });
     await expect.poll(() => page.locator(".grid .card").count()).toBe(textStrong.results.length);
     if (textStrong.results.length === 0) expect(await page.locator(".state").innerText()).toContain("Hide weak matches");
+    expect(errors).toEqual([]);
+    await page.close();
+  }, 120_000);
+
+  it("with real CLIP vectors, an image's own caption is a strong match and 'hide weak matches' keeps the strong ones", async () => {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    const errors: string[] = [];
+    page.on("pageerror", (e) => errors.push(String(e)));
+    await page.goto(`${realBase}/?item=${encodeURIComponent("flickr/7")}&in=text&k=20`);
+    await page.locator(".list .row").first().waitFor();
+    await settled(page);
+    const body = { item: "flickr/7", modality: "text", k: 20, index: "auto" };
+    const all = await (await fetch(`${realBase}/api/v1/search`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) })).json();
+    const rows = await page.locator(".list .row").evaluateAll((els) => els.map((e) => ({ id: e.getAttribute("data-id"), rel: e.querySelector(".relevance")?.textContent })));
+    expect(rows.map((r) => r.id)).toEqual(all.results.map((r: { id: string }) => r.id));
+    expect(rows.map((r) => r.rel)).toEqual(all.results.map((r: { relevance: number }) => `${Math.round(r.relevance * 100)}%`));
+    // Its own caption ranks first and passes the cutoff (measured: 0.33); the other 19 do not.
+    expect(rows[0].id).toBe("flickr/7#0");
+    expect(all.results[0].relevance).toBeGreaterThanOrEqual(0.3);
+    await page.screenshot({ path: path.join(ARTIFACTS, "ui-relevance-real-vectors.png") });
+    const req = await searchRequest(page, () => page.locator("#hide-weak").check());
+    expect(req.postDataJSON()).toMatchObject({ minRelevance: "auto" });
+    const strong = all.results.filter((r: { relevance: number }) => r.relevance >= 0.3).map((r: { id: string }) => r.id);
+    expect(strong.length).toBeGreaterThan(0);
+    expect(strong.length).toBeLessThan(20);
+    await expect.poll(() => page.locator(".list .row").evaluateAll((els) => els.map((e) => e.getAttribute("data-id")))).toEqual(strong);
+    await page.screenshot({ path: path.join(ARTIFACTS, "ui-relevance-real-hide-weak.png") });
     expect(errors).toEqual([]);
     await page.close();
   }, 120_000);
