@@ -56,6 +56,15 @@ describe("near-duplicates", () => {
   it("are grouped with full precision on the labelled set (SQLite), and reachable per item over HTTP", async () => {
     const col = await Collection.open(join(tmp, "db"), { model: testModelDir(), create: true });
     await check(col);
+    // An image stored without a hash (added before hashes were recorded) is hashed from its file.
+    const old = files.find((f) => f.kind === "jpeg")!;
+    await col.addImages([{ path: old.path, id: "old-copy", meta: { phash: null } }]);
+    expect((await col.get("old-copy"))!.meta.phash).toBeNull();
+    const again = await col.duplicates();
+    expect(again.unhashed).toEqual([]);
+    expect(again.groups.find((g) => g.ids.includes("old-copy"))!.ids).toContain(old.group);
+    expect((await col.duplicatesOf("old-copy")).map((m) => m.id)).toContain(old.group);
+    await col.remove(["old-copy"]);
     const app = await buildServer(col, { webRoot: false });
     const orig = files.find((f) => f.kind === "png")!.group;
     const res = await app.inject({ url: `/api/v1/items/${encodeURIComponent(orig)}/duplicates` });
