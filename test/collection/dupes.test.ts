@@ -128,6 +128,19 @@ describe("near-duplicates", () => {
     expect(got.json.duplicates.map((d: { id: string }) => d.id).sort()).toEqual(own.map((f) => basename(f.path)).sort());
     const table = clipdb(["get", "--db", db, basename(first.path)]);
     expect(table.stdout).toMatch(/meta\.width\s+\d+/);
+    // Typed filters, sort and the hint through `clipdb search`.
+    const m = testModelDir();
+    const wide = clipdb(["search", "--db", db, "--model", m, "--json", "--text", "a photo", "--k", "50", "--where", "width>=500", "--sort", "taken"]);
+    expect(wide.code, wide.stderr).toBe(0);
+    expect(wide.json.results.length).toBeGreaterThan(0);
+    for (const r of wide.json.results) expect(clipdb(["get", "--db", db, "--json", r.id]).json.meta.width).toBeGreaterThanOrEqual(500);
+    const hint = clipdb(["search", "--db", db, "--model", m, "--text", "a photo", "--where", "lang=en"]);
+    expect(hint.code).toBe(0);
+    expect(hint.stdout).toMatch(/no results[\s\S]*hint: No item has the metadata key 'lang'/);
+    const bad = clipdb(["search", "--db", db, "--model", m, "--text", "a photo", "--where", "width<abc"]);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/where.*neither a number nor a date/);
+    expect(clipdb(["search", "--db", db, "--model", m, "--text", "a photo", "--sort", "date"]).stderr).toMatch(/sort/);
     const missing = clipdb(["get", "--db", db, "nope.jpg"]);
     expect(missing.code).toBe(1);
     expect(missing.stderr).toMatch(/nope\.jpg/);
