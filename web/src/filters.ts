@@ -23,6 +23,17 @@ const SORTS: [Filters["sort"], string][] = [
 
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
 
+/**
+ * A typed camera maker as clipdb records it at ingest (the server's `camera`: the first word of
+ * EXIF Make in title case, short all-caps names such as "LG" kept), so "canon" finds "Canon" and
+ * "NIKON CORPORATION" finds "Nikon".
+ */
+export function cameraBrand(typed: string): string {
+  const first = typed.trim().split(/\s+/)[0]?.replace(/[.,()]+$/, "") ?? "";
+  if (!first) return "";
+  return first.length <= 3 && first === first.toUpperCase() ? first : first[0].toUpperCase() + first.slice(1).toLowerCase();
+}
+
 let inputs: { from: HTMLInputElement; to: HTMLInputElement; camera: HTMLInputElement; sort: HTMLSelectElement; count: HTMLElement } | null = null;
 
 /** The current filters (empty strings when unset). */
@@ -39,9 +50,9 @@ export function filterOptions(): { where?: string[]; sort?: Filters["sort"] } {
   if (DATE.test(f.to)) where.push(`taken<=${f.to}`);
   const cams = f.camera
     .split(",")
-    .map((c) => c.trim())
+    .map((c) => cameraBrand(c.replace(/[()]/g, " ")))
     .filter(Boolean);
-  if (cams.length) where.push(`camera in (${cams.map((c) => c.replace(/[(),]/g, " ").trim()).join(",")})`);
+  if (cams.length) where.push(`camera in (${cams.join(",")})`);
   return { ...(where.length ? { where } : {}), ...(f.sort !== "relevance" ? { sort: f.sort } : {}) };
 }
 
