@@ -481,20 +481,40 @@ export class Collection implements CollectionApi {
   /**
    * Evaluates retrieval on the collection's pairs (see EvalConfig): exact, and every IVF and HNSW
    * setting. Indexes that are not built are built in memory for the run (not saved), with `build`
-   * options (nlist, spill, m) when given. `notes` says which were built.
+   * options (nlist, spill, m) when given. On Postgres, a kind built on the server is measured there
+   * (pgvector's index, each query a round trip, so its latency includes the wire); exact is always
+   * the in-memory scan of the stored vectors. `notes` says which index each kind's rows measured.
    */
   async evaluate(cfg: Partial<EvalConfig> = {}, build: Omit<BuildOptions, "type"> = {}): Promise<EvalReport & { notes: string[]; adapters: AdaptedEval[] }> {
     const full: EvalConfig = { ...DEFAULT_EVAL, ...cfg };
     const model = await this.refreshModel();
     if (!model) throw new ClipdbError("INVALID_ARGUMENT", { name: "collection", reason: "it is empty", hint: "Add captioned images first." });
-    let sets = await this.indexes.all();
+    let sets: Map<Modality, ModalityIndexes> = await this.indexes.all();
     const notes: string[] = [];
+    if (this.indexes instanceof PgIndexes) {
+      // Postgres: the rows of a kind built on the server measure pgvector's index (each query a
+      // round trip), the rest an in-memory clipdb index built for the run; exact stays in memory.
+      const remote = await this.indexes.forSearch("exact", [...sets.keys()]);
+      const specs = await this.indexes.status();
+      for (const name of full.indexes) {
+        const kind = name === "exact" ? undefined : requireKind(name, "postgres", "index");
+        if (!kind) continue;
+        const on: string[] = [];
+        for (const [m, set] of sets) {
+          const r = remote.get(m)?.ann[name];
+          if (!r) continue;
+          set.ann[name] = r;
+          on.push(`${m}:${specs.find((s) => s.type === name && s.modality === m)?.spec}`);
+        }
+        if (on.length) notes.push(`${name}: ${kind.id}, the index on the Postgres server (${on.join(", ")}); each query a round trip`);
+      }
+    }
     for (const name of full.indexes) {
       if (name === "exact") continue;
       requireKind(name, "sqlite", "index");
       const t = await withTransient(this.store, { ...build, type: name }, sets);
       sets = t.sets;
-      if (t.built.length) notes.push(`${name} not built: built in memory for this run (${t.built.join(", ")})`);
+      if (t.built.length) notes.push(`${name} not built${this.indexes instanceof PgIndexes ? " on the server" : ""}: built in memory for this run (${t.built.join(", ")})`);
     }
     if (full.indexes.includes("ivf")) {
       for (const [m, set] of sets) {
@@ -506,7 +526,7 @@ export class Collection implements CollectionApi {
     }
     const pairs = await this.store.pairs();
     const vectorOf = await this.vectorsOf([...pairs.image, ...pairs.text]);
-    const report = evaluate({ sets, vectorOf, pairs, dim: model.dim }, full);
+    const report = await evaluate({ sets, vectorOf, pairs, dim: model.dim }, full);
     // The rows above search with the model's own vectors; stored adapters are reported beside them.
     return { ...report, notes, adapters: await evalAdapters(this.store, this.adapters, full.limit) };
   }

@@ -1,5 +1,5 @@
 import type { Modality } from "../core/types.js";
-import type { LocalIndexes } from "../query/index.js";
+import type { ModalityIndexes } from "../query/index.js";
 import type { BaseIndex } from "../index/index.js";
 import type { CollectionStore } from "../store/index.js";
 import { localKind } from "./kinds.js";
@@ -18,8 +18,8 @@ export async function makeIndex(store: CollectionStore, opts: BuildOptions, moda
  * modalities that have items but no such index (nothing is saved). Evaluation uses it so that it
  * runs on any collection. Returns which were built, as "modality:spec".
  */
-export async function withTransient(store: CollectionStore, opts: BuildOptions, base: Map<Modality, LocalIndexes>): Promise<{ sets: Map<Modality, LocalIndexes>; built: string[] }> {
-  const sets = new Map<Modality, LocalIndexes>([...base].map(([m, s]) => [m, { flat: s.flat, ann: { ...s.ann } }]));
+export async function withTransient(store: CollectionStore, opts: BuildOptions, base: Map<Modality, ModalityIndexes>): Promise<{ sets: Map<Modality, ModalityIndexes>; built: string[] }> {
+  const sets = new Map<Modality, ModalityIndexes>([...base].map(([m, s]) => [m, { flat: s.flat, ann: { ...s.ann } }]));
   const built: string[] = [];
   for (const [modality, set] of sets) {
     await set.flat.prepare?.(false);

@@ -1,6 +1,6 @@
 import { ClipdbError } from "../core/errors.js";
-import type { Modality, VectorIndex } from "../core/types.js";
-import type { LocalIndexes } from "./plan.js";
+import type { Modality } from "../core/types.js";
+import type { ModalityIndexes, PlanIndex } from "./plan.js";
 import { hitAtK, percentile, recallAtK, recallVsExact } from "./metrics.js";
 import { paramOf } from "./kinds.js";
 
@@ -25,9 +25,12 @@ export interface EvalConfig {
   limit?: number;
 }
 
-/** The data an evaluation reads: indexes per modality, stored vectors, and the pairs (ground truth). */
+/**
+ * The data an evaluation reads: indexes per modality (in memory, or a store's pushed-down ones,
+ * such as pgvector's on Postgres), stored vectors, and the pairs (ground truth).
+ */
 export interface EvalData {
-  sets: Map<Modality, LocalIndexes>;
+  sets: Map<Modality, ModalityIndexes>;
   vectorOf: (offset: number) => Float32Array;
   pairs: { image: Uint32Array; text: Uint32Array };
   dim: number;
@@ -95,15 +98,20 @@ interface Pass {
   scanned?: number;
 }
 
-function runPass(index: VectorIndex, qs: Float32Array[], k: number, opts: { nprobe?: number; ef?: number }, timed: boolean): Pass {
+/**
+ * One pass of the queries over an index. An in-memory index is timed around its synchronous call
+ * alone; a pushed-down one (a promise) around the whole round trip, as its searches cost.
+ */
+async function runPass(index: PlanIndex, qs: Float32Array[], k: number, opts: { nprobe?: number; ef?: number }, timed: boolean): Promise<Pass> {
   const warm = Math.min(qs.length, 5);
-  if (timed) for (let i = 0; i < warm; i++) index.search(qs[i], k, opts);
+  if (timed) for (let i = 0; i < warm; i++) await index.search(qs[i], k, opts);
   const ranked: Uint32Array[] = [];
   const ms: number[] = [];
   let scanned: number | undefined;
   for (const q of qs) {
     const t0 = performance.now();
-    const hits = index.search(q, k, opts);
+    const got = index.search(q, k, opts);
+    const hits = got instanceof Promise ? await got : got;
     ms.push(performance.now() - t0);
     ranked.push(hits.offsets);
     if (hits.scanned !== undefined) scanned = (scanned ?? 0) + hits.scanned;
@@ -120,7 +128,7 @@ const round = (x: number, d = 4) => Math.round(x * 10 ** d) / 10 ** d;
  * measured at a larger ef than the row's). Cost per query (`scanned_frac`) is the mean fraction of
  * the target modality's vectors scored; it is left out where the index does not report it (HNSW). Throws INVALID_ARGUMENT when there are no pairs.
  */
-export function evaluate(data: EvalData, cfg: EvalConfig): EvalReport {
+export async function evaluate(data: EvalData, cfg: EvalConfig): Promise<EvalReport> {
   if (data.pairs.image.length === 0) {
     throw new ClipdbError("INVALID_ARGUMENT", { name: "collection", reason: "it has no image-caption pairs to evaluate", hint: "Add images with captions (--captions or sidecar .txt files), or import texts with --pair-ids." });
   }
@@ -135,9 +143,9 @@ export function evaluate(data: EvalData, cfg: EvalConfig): EvalReport {
     const { queries, truth } = groundTruth(data.pairs, dir, cfg.limit);
     const qs = queries.map((o) => data.vectorOf(o));
     const kHit = Math.min(Math.max(...cfg.hitKs, 0), n);
-    const measure = (index: VectorIndex, opts: { nprobe?: number; ef?: number }, exact?: Pass): { row: EvalRow; pass: Pass } => {
-      const pass = runPass(index, qs, Math.min(kTimed, n), opts, true);
-      const deep = kHit > kTimed ? runPass(index, qs, kHit, opts, false).ranked : pass.ranked;
+    const measure = async (index: PlanIndex, opts: { nprobe?: number; ef?: number }, exact?: Pass): Promise<{ row: EvalRow; pass: Pass }> => {
+      const pass = await runPass(index, qs, Math.min(kTimed, n), opts, true);
+      const deep = kHit > kTimed ? (await runPass(index, qs, kHit, opts, false)).ranked : pass.ranked;
       const row: EvalRow = {};
       for (const k of cfg.ks) row[`R@${k}`] = round(recallAtK(pass.ranked, truth, k));
       for (const k of cfg.hitKs) row[`hit@${k}`] = round(hitAtK(deep, truth, k));
@@ -150,14 +158,14 @@ export function evaluate(data: EvalData, cfg: EvalConfig): EvalReport {
       }
       return { row, pass };
     };
-    const ex = measure(set.flat, {});
+    const ex = await measure(set.flat, {});
     const d: DirectionReport = { queries: queries.length, exact: ex.row };
     for (const name of cfg.indexes) {
       const param = paramOf(name);
       if (name === "exact" || !param) continue;
       const rows: EvalRow[] = [];
       const idx = set.ann[name];
-      if (idx) for (const v of sweepOf(cfg, param.key)) rows.push({ [param.key]: v, ...measure(idx, { [param.key]: v }, ex.pass).row });
+      if (idx) for (const v of sweepOf(cfg, param.key)) rows.push({ [param.key]: v, ...(await measure(idx, { [param.key]: v }, ex.pass)).row });
       d[name] = rows;
     }
     report[dir] = d;

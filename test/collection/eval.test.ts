@@ -5,15 +5,19 @@ import { join, resolve } from "node:path";
 import { parseNpy } from "../../src/core/npy.js";
 import { bruteZeroShot, loadCifar } from "../fixtures/cifar.js";
 import { Collection } from "../../src/collection/index.js";
+import { STORES, location, stopStores } from "../fixtures/stores.js";
 
 const DATA = resolve(__dirname, "../../../shared/data");
 let tmp: string;
 beforeAll(() => (tmp = mkdtempSync(join(tmpdir(), "clipdb-eval-"))));
-afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+afterAll(async () => {
+  await stopStores();
+  rmSync(tmp, { recursive: true, force: true });
+});
 
-describe("eval on a hand-computed six-item collection", () => {
+describe.each(STORES)("eval on a hand-computed six-item collection (%s)", (store) => {
   it("gives the R@K and hit@k worked out by hand", async () => {
-    const col = await Collection.open(join(tmp, "six"));
+    const col = await Collection.open(await location(store, tmp, "six"));
     await col.addVectors({ vectors: Float32Array.from([1, 0, 0, 0, 1, 0]), dim: 3, ids: ["i0", "i1"], modality: "image" });
     await col.addVectors({
       vectors: Float32Array.from([0.9, 0.1, 0.2, 0.2, 0.8, 0.3, 0.1, 0.7, 0.5, 0.6, 0.5, 0.1]),
@@ -32,9 +36,9 @@ describe("eval on a hand-computed six-item collection", () => {
   });
 });
 
-describe("eval on real CLIP vectors", () => {
+describe.each(STORES)("eval on real CLIP vectors (%s)", (store) => {
   it("reproduces the brute-force Flickr30k ViT-L/14 figures exactly", async () => {
-    const col = await Collection.open(join(tmp, "f30k"));
+    const col = await Collection.open(await location(store, tmp, "f30k"));
     const img = parseNpy(readFileSync(join(DATA, "flickr30k-clip-l14-500", "image.npy")));
     const txt = parseNpy(readFileSync(join(DATA, "flickr30k-clip-l14-500", "text.npy")));
     const ids = Array.from({ length: img.rows }, (_, i) => `img${i}`);
@@ -51,18 +55,44 @@ describe("eval on real CLIP vectors", () => {
     }
     expect(hits1 / txt.rows).toBe(r.t2i!.exact["R@1"]);
     await col.close();
-  });
+  }, 120_000);
 
   it("gives the brute-force CIFAR-10 zero-shot accuracy as exact i2t R@1", async () => {
     const c = loadCifar();
     const brute = bruteZeroShot(c);
     expect(brute).toBeCloseTo(0.703, 3);
-    const col = await Collection.open(join(tmp, "cifar"));
+    const col = await Collection.open(await location(store, tmp, "cifar"));
     await col.addVectors({ vectors: c.vision.data, dim: c.vision.dim, ids: c.ids, modality: "image" });
     await col.addVectors({ vectors: c.classRows, dim: c.text.dim, ids: c.classes, modality: "text" });
     await col.addPairs(c.ids.map((id, i) => ({ imageId: id, textId: c.classes[c.labels[i]] })));
     const r = await col.evaluate({ indexes: ["exact"], directions: ["i2t"], ks: [1], hitKs: [1] });
     expect(r.i2t!.exact["R@1"]).toBe(Math.round(brute * 1e4) / 1e4);
     await col.close();
-  });
+  }, 120_000);
+
+  it("measures the built index kinds of the store (pgvector's on Postgres), in memory the others, and says which", async () => {
+    const col = await Collection.open(await location(store, tmp, "kinds"));
+    const img = parseNpy(readFileSync(join(DATA, "flickr30k-clip-l14-500", "image.npy")));
+    const txt = parseNpy(readFileSync(join(DATA, "flickr30k-clip-l14-500", "text.npy")));
+    const ids = Array.from({ length: img.rows }, (_, i) => `img${i}`);
+    await col.addVectors({ vectors: img.data, dim: img.dim, ids, modality: "image" });
+    await col.addVectors({ vectors: txt.data, dim: txt.dim, ids: ids.map((_, i) => `txt${i}`), modality: "text", pairIds: ids });
+    await col.buildIndex({ type: "hnsw" });
+    const r = await col.evaluate({ indexes: ["exact", "hnsw", "ivf"], efs: [16, 200], nprobes: [4] }, { nlist: 16 });
+    const kind = store === "postgres" ? "pgvector-hnsw" : "hnsw";
+    if (store === "postgres") expect(r.notes).toContain(`hnsw: ${kind}, the index on the Postgres server (image:HNSW16, text:HNSW16); each query a round trip`);
+    else expect(r.notes.join("\n")).not.toMatch(/hnsw/);
+    expect(r.notes.find((x) => x.startsWith("ivf not built"))).toMatch(/built in memory for this run \(image:IVF16,Flat,route=query, text:IVF16,Flat,route=query\)/);
+    for (const dir of ["t2i", "i2t"] as const) {
+      const d = r[dir]!;
+      expect((d.hnsw as { ef: number }[]).map((x) => x.ef)).toEqual([16, 200]);
+      expect((d.ivf as { nprobe: number }[]).map((x) => x.nprobe)).toEqual([4]);
+      // A wide HNSW search finds what exact finds; a narrow one does not beat it.
+      const [narrow, wide] = d.hnsw as Record<string, number>[];
+      expect(wide["recall_vs_exact@10"]).toBeGreaterThan(0.97);
+      expect(narrow["recall_vs_exact@10"]).toBeLessThanOrEqual(wide["recall_vs_exact@10"]);
+      expect(wide["R@10"]).toBeCloseTo(d.exact["R@10"], 1);
+    }
+    await col.close();
+  }, 180_000);
 });
