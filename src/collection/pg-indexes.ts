@@ -34,8 +34,14 @@ class RemoteIndex implements PlanIndex {
     this.counted = true;
   }
 
-  search(q: Float32Array, k: number, opts: SearchOptions = {}): Promise<Hits> {
-    return this.store.searchVectors(q, k, { modality: this.modality, index: this.kind, ef: opts.ef, probes: opts.nprobe, candidates: opts.candidates, exclude: opts.exclude });
+  /**
+   * Exact search scores every row of the modality (or every candidate), and reports that as
+   * `scanned`; pgvector's index scans do not say how many they score, so they report none.
+   */
+  async search(q: Float32Array, k: number, opts: SearchOptions = {}): Promise<Hits> {
+    const hits: Hits = await this.store.searchVectors(q, k, { modality: this.modality, index: this.kind, ef: opts.ef, probes: opts.nprobe, candidates: opts.candidates, exclude: opts.exclude });
+    if (this.kind === "exact") hits.scanned = opts.candidates?.length ?? this.size;
+    return hits;
   }
 }
 

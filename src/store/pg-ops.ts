@@ -115,7 +115,7 @@ export class PgOps extends PgReader implements StoreWriter {
     if (ids.length === 0) return new Uint32Array(0);
     return this.write(
       async (ch) => {
-        const rows = await this.q<{ offset: string; modality: Modality; id: string }>(`SELECT "offset", modality, id FROM ${this.n.items} WHERE id = ANY($1::text[])`, [ids]);
+        const rows = await this.q<{ offset: string; modality: Modality; id: string }>(`SELECT "offset", modality, id FROM ${this.n.items} WHERE id = ANY($1::text[])`, [ids.filter((id) => !id.includes("\u0000"))]);
         const byId = new Map(rows.map((r) => [r.id, r]));
         const removed: number[] = [];
         for (const id of ids) {
@@ -159,7 +159,7 @@ export class PgOps extends PgReader implements StoreWriter {
   private async insertPairs(pairs: Pair[]): Promise<void> {
     if (pairs.length === 0) return;
     const ids = [...new Set(pairs.flatMap((p) => [p.imageId, p.textId]))];
-    const rows = await this.q<{ id: string; modality: Modality }>(`SELECT id, modality FROM ${this.n.items} WHERE id = ANY($1::text[])`, [ids]);
+    const rows = await this.q<{ id: string; modality: Modality }>(`SELECT id, modality FROM ${this.n.items} WHERE id = ANY($1::text[])`, [ids.filter((id) => !id.includes("\u0000"))]);
     const modalityOf = new Map(rows.map((r) => [r.id, r.modality]));
     for (const p of pairs) {
       const mi = modalityOf.get(p.imageId);

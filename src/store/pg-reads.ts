@@ -86,6 +86,7 @@ export class PgReader implements StoreReader {
   }
 
   async get(id: string): Promise<ItemRecord | undefined> {
+    if (id.includes("\u0000")) return undefined; // no stored id has one (writes refuse it), and Postgres text cannot hold it
     const r = await this.q<ItemRow>(`SELECT ${COLS} FROM ${this.n.items} WHERE id = $1`, [id]);
     return r.length ? toRecord(r[0]) : undefined;
   }
@@ -190,6 +191,7 @@ export class PgReader implements StoreReader {
   }
 
   async pairedIds(id: string): Promise<string[]> {
+    if (id.includes("\u0000")) return [];
     const rows = await this.q<{ other: string }>(
       `SELECT other FROM (
          SELECT p.text_id AS other, i."offset" AS o FROM ${this.n.pairs} p JOIN ${this.n.items} i ON i.id = p.text_id WHERE p.image_id = $1
