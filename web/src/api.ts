@@ -4,6 +4,9 @@ export type Modality = "image" | "text";
 /** "auto", "exact", or the name of an index kind the server offers (Stats.kinds: "hnsw", "ivf"). */
 export type IndexKind = string;
 
+/** How a search ranks (the API's `mode`). */
+export type SearchMode = "vector" | "keyword" | "hybrid";
+
 /** One search hit, as /api/v1/search returns it. */
 export interface Hit {
   rank: number;
@@ -28,6 +31,10 @@ export interface SearchResponse {
   scanned: number;
   /** Why the results are empty, when the server can tell (a filter key no item has). */
   hint?: string;
+  /** How the hits were ranked: vector, keyword or hybrid. */
+  mode?: SearchMode;
+  /** Cursor of the next page ("Load more"), or null after the last. */
+  next?: string | null;
 }
 
 /** One near-duplicate of an item. */
@@ -70,6 +77,8 @@ export interface SearchOptions {
   /** Metadata filter expressions ("taken>=2020-01-01"); see filters.ts. */
   where?: string[];
   sort?: "relevance" | "taken" | "-taken";
+  /** Ranking; default vector (left out of the request then). */
+  mode?: SearchMode;
 }
 
 /** A plus or minus term of a combined query. */
@@ -189,7 +198,7 @@ async function call<T>(url: string, init: RequestInit = {}): Promise<T> {
     res = await authFetch(url, init);
   } catch (e) {
     if ((e as Error).name === "AbortError") throw e;
-    throw new ApiError("NETWORK", "The clipdb server cannot be reached. Is `clipdb serve` still running?", 0);
+    throw new ApiError("NETWORK", "The clipdb server cannot be reached. Check that it is still running, then try again.", 0);
   }
   if (!res.ok) {
     let body: { error?: { code?: string; message?: string } } | undefined;
@@ -263,6 +272,9 @@ export const api = {
       body: JSON.stringify({ ...query, ...opts }),
       signal,
     }),
+  /** The page after one (its `next` cursor): the server reuses the query's embedding. */
+  more: (cursor: string, signal?: AbortSignal): Promise<SearchResponse> =>
+    call(`${BASE}/search`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ cursor }), signal }),
   /** Search with an uploaded image file (the query, or with `role` a plus/minus term), and JSON terms. */
   searchImage: (file: Blob, opts: SearchOptions, signal?: AbortSignal, role: UploadRole = {}, terms: Terms = {}): Promise<SearchResponse> => {
     const form = new FormData();

@@ -29,6 +29,7 @@ const ICONS: Record<string, string[]> = {
   search: ["M11 4a7 7 0 1 1 0 14a7 7 0 0 1 0-14", "M20 20l-3.5-3.5"],
   empty: ["M3 7h18v12H3z", "M3 7l3-3h12l3 3", "M9 12h6"],
   dupes: ["M8 8h12v12H8z", "M4 16V4h12"],
+  view: ["M4 9V4h5", "M20 9V4h-5", "M4 15v5h5", "M20 15v5h-5"],
 };
 
 /** An inline SVG icon (aria-hidden; give the button a label). */

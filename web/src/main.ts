@@ -2,10 +2,14 @@
 import "./style.css";
 import { api, ApiError, onTokenNeeded, setImageSrc, thumbUrl, type Hit, type IndexKind, type Modality, type SearchOptions, type SearchResponse, type Stats } from "./api.js";
 import { shortName } from "./dom.js";
-import { renderError, renderResults, renderSkeleton, renderWelcome } from "./render.js";
+import { renderError, renderResults, renderSkeleton, renderWelcome, type ResultActions } from "./render.js";
+import { uiMessage } from "./messages.js";
 import { Chips, combinedLabel, combinedSearch, hitLabel, termsFromUrl } from "./chips.js";
 import { filterOptions, filtersFromUrl, filtersToUrl, mountFilters, openFiltersIfSet } from "./filters.js";
 import { showDuplicates } from "./dupes.js";
+import { openLightbox } from "./lightbox.js";
+import { arrowNavigation, focusFirstResult } from "./keys.js";
+import { download, resultsCsv, resultsJson } from "./export.js";
 
 /** What is being searched for. */
 type Query =
@@ -46,7 +50,18 @@ const el = {
   combined: $<HTMLParagraphElement>("combined"),
   termFile: $<HTMLInputElement>("term-file"),
   termText: $<HTMLInputElement>("term-text"),
+  downloads: $<HTMLSpanElement>("downloads"),
+  downloadJson: $<HTMLButtonElement>("download-json"),
+  downloadCsv: $<HTMLButtonElement>("download-csv"),
 };
+
+/** Every hit on screen: the first page and those "Load more" added. */
+let shownHits: Hit[] = [];
+/** Set by a search started from a result (Enter on a card), so focus goes to the new results, not to <body>. */
+let focusResults = false;
+
+/** The short placeholders of a phone-width search bar, so they are not cut. */
+const narrow = (): boolean => matchMedia("(max-width: 640px)").matches;
 
 /** "+"/"−" chips added to the query (web/src/chips.ts). */
 const chips = new Chips(el.terms, () => void run());
@@ -80,12 +95,26 @@ function setRadio(name: string, value: string): void {
   if (input && !input.disabled) input.checked = true;
 }
 
+/**
+ * The value of a number input within its min and max. Out of range, it is clamped to the nearest
+ * bound (k = 0 becomes 1, k = 1000 becomes 200), the input shows it, and a toast says so: a
+ * different k than typed is never silent. Not a number: `fallback`, also said.
+ */
 function clampInt(input: HTMLInputElement, fallback: number): number {
   const n = Math.round(Number(input.value));
   const min = Number(input.min || 1);
   const max = Number(input.max || 1000);
-  if (!Number.isFinite(n) || n < min) return fallback;
-  return Math.min(n, max);
+  const name = input.id;
+  let v = n;
+  if (input.value.trim() === "" || !Number.isFinite(n)) v = fallback;
+  else if (n < min) v = min;
+  else if (n > max) v = max;
+  if (String(v) !== input.value) {
+    const why = !Number.isFinite(n) || input.value.trim() === "" ? "needs a number" : n < min ? `is at least ${min}` : `is at most ${max}`;
+    input.value = String(v);
+    toast(`${name} ${why}: using ${v}`);
+  }
+  return v;
 }
 
 /** The current search options from the controls. */
@@ -95,6 +124,8 @@ function options(): SearchOptions {
   const kind = kindOf(index);
   if (kind?.param) opts[kind.param] = clampInt(paramInputs()[kind.param].input, kind.default ?? 16);
   if (el.hideWeak.checked) opts.minRelevance = "auto";
+  const mode = radio("mode");
+  if (mode === "hybrid" || mode === "keyword") opts.mode = mode;
   return { ...opts, ...filterOptions() };
 }
 
@@ -149,7 +180,7 @@ function renderChip(): void {
   if (!query || query.kind === "text") {
     el.chip.hidden = true;
     el.chipImg.removeAttribute("src");
-    el.q.placeholder = "Describe what you are looking for…";
+    el.q.placeholder = narrow() ? "Describe a picture…" : "Describe what you are looking for…";
     return;
   }
   el.chip.hidden = false;
@@ -169,7 +200,7 @@ function renderChip(): void {
     el.chipLabel.textContent = `Similar to ${query.label}`;
     el.chipLabel.title = query.id;
   }
-  el.q.placeholder = "Or type to search by text…";
+  el.q.placeholder = narrow() ? "Or type…" : "Or type to search by text…";
 }
 
 function setQuery(next: Query | null): void {
@@ -191,6 +222,7 @@ function pushUrl(): void {
   if (o.nprobe) p.set("nprobe", String(o.nprobe));
   if (o.ef) p.set("ef", String(o.ef));
   if (o.minRelevance) p.set("weak", "hide");
+  if (o.mode) p.set("mode", o.mode);
   const terms = chips.json();
   if (terms.plus || terms.minus) p.set("terms", JSON.stringify(terms));
   filtersToUrl(p);
@@ -199,7 +231,10 @@ function pushUrl(): void {
 }
 
 function showLatency(res: SearchResponse, roundTrip: number): void {
-  el.latency.textContent = `${res.ms.toFixed(1)} ms · ${res.index} · ${res.scanned.toLocaleString()} scanned`;
+  // HNSW does not count the vectors it scores: "n/a", not a misleading 0; keyword ranking scores none.
+  const scanned = res.index === "hnsw" ? "n/a scanned" : res.index === "keyword" ? "no vectors scanned" : `${res.scanned.toLocaleString()} scanned`;
+  const mode = res.mode && res.mode !== "vector" ? ` · ${res.mode}` : "";
+  el.latency.textContent = `${res.ms.toFixed(1)} ms · ${res.index}${mode} · ${scanned}`;
   el.latency.title = `Server time ${res.ms.toFixed(1)} ms (embedding included); round trip ${roundTrip.toFixed(0)} ms`;
 }
 
@@ -226,8 +261,16 @@ async function run(push = true): Promise<void> {
     showCombined();
     if (ctrl.signal.aborted) return;
     lastResponse = res;
+    shownHits = res.results;
     showLatency(res, performance.now() - t0);
-    renderResults(el.results, res, { similar, copyId, duplicates: (hit) => void showDuplicates(hit), more: (hit) => addHit(hit, 1), less: (hit) => addHit(hit, -1) });
+    el.downloads.hidden = res.results.length === 0;
+    if (res.results.length === 0 && stats && stats.images + stats.texts === 0) {
+      // An empty collection: keep the guidance on how to fill it, rather than "No matches".
+      renderWelcome(el.results, stats, EXAMPLES, runText);
+      return;
+    }
+    renderResults(el.results, res, resultActions());
+    if (focusResults) focusFirstResult(el.results);
     if (res.results.length === 0 && opts.minRelevance) {
       const p = el.results.querySelector(".state p");
       if (p) p.textContent = "No result passed the relevance cutoff. Uncheck “Hide weak matches” to see the closest ones.";
@@ -236,15 +279,73 @@ async function run(push = true): Promise<void> {
   } catch (err) {
     if ((err as Error).name === "AbortError" || ctrl.signal.aborted) return;
     lastResponse = null;
+    shownHits = [];
     el.latency.textContent = "";
-    renderError(el.results, err, () => void run(false));
+    el.downloads.hidden = true;
+    const upload = query?.kind === "image" ? { name: query.name, pick: () => el.file.click() } : undefined;
+    renderError(el.results, err, () => void run(false), upload);
+    if (upload) el.results.querySelector<HTMLElement>("#pick-another")?.focus();
   } finally {
+    focusResults = false;
     if (inflight === ctrl) {
       inflight = null;
       el.results.setAttribute("aria-busy", "false");
       el.results.classList.remove("stale");
       document.body.classList.remove("is-loading");
     }
+  }
+}
+
+/** What result cards can do: search similar, copy, more/less like this, view, load more. */
+function resultActions(): ResultActions {
+  return {
+    similar,
+    copyId,
+    duplicates: (hit) => void showDuplicates(hit),
+    more: (hit) => addHit(hit, 1),
+    less: (hit) => addHit(hit, -1),
+    view: (hit) => {
+      const i = shownHits.findIndex((x) => x.id === hit.id);
+      openLightbox(shownHits, i, { similar }, () => el.results.querySelector<HTMLElement>(`[data-id="${CSS.escape(hit.id)}"] .card-hit, [data-id="${CSS.escape(hit.id)}"] .row-hit`));
+    },
+    loadMore: () => void loadMore(),
+  };
+}
+
+/**
+ * "Load more": the page after the last one, by the response's cursor (the server reuses the
+ * query's embedding and upload), appended to the results on screen; focus moves to the first new one.
+ */
+async function loadMore(): Promise<void> {
+  const cursor = lastResponse?.next;
+  if (!cursor || inflight) return;
+  const ctrl = new AbortController();
+  inflight = ctrl;
+  const button = el.results.querySelector<HTMLButtonElement>("#load-more");
+  if (button) {
+    button.disabled = true;
+    button.textContent = "Loading…";
+  }
+  el.results.setAttribute("aria-busy", "true");
+  const t0 = performance.now();
+  try {
+    const page = await api.more(cursor, ctrl.signal);
+    const firstNew = page.results[0]?.id;
+    shownHits = [...shownHits, ...page.results];
+    lastResponse = { ...page, results: shownHits };
+    showLatency(page, performance.now() - t0);
+    renderResults(el.results, lastResponse, resultActions());
+    el.announce.textContent = `${page.results.length} more results`;
+    if (firstNew) el.results.querySelector<HTMLElement>(`[data-id="${CSS.escape(firstNew)}"] .card-hit, [data-id="${CSS.escape(firstNew)}"] .row-hit`)?.focus();
+  } catch (err) {
+    toast(err instanceof ApiError ? uiMessage(err) : "Could not load more results");
+    if (button) {
+      button.disabled = false;
+      button.textContent = "Load more";
+    }
+  } finally {
+    if (inflight === ctrl) inflight = null;
+    el.results.setAttribute("aria-busy", "false");
   }
 }
 
@@ -271,6 +372,7 @@ function similar(hit: Hit): void {
   const label = hit.modality === "image" ? shortName(hit.id) : `“${truncate(hit.text ?? hit.id, 40)}”`;
   el.q.value = "";
   setQuery({ kind: "item", id: hit.id, modality: hit.modality, label, thumbId: hit.modality === "image" ? hit.id : hit.pairs[0] });
+  focusResults = true;
   void run();
   window.scrollTo({ top: 0, behavior: "smooth" });
 }
@@ -359,6 +461,7 @@ async function fromUrl(): Promise<void> {
   if (p.get("nprobe")) el.nprobe.value = p.get("nprobe")!;
   if (p.get("ef")) el.ef.value = p.get("ef")!;
   el.hideWeak.checked = p.get("weak") === "hide";
+  setRadio("mode", p.get("mode") ?? "vector");
   chips.set(termsFromUrl(p.get("terms")));
   filtersFromUrl(p);
   openFiltersIfSet();
@@ -391,6 +494,8 @@ async function fromUrl(): Promise<void> {
     el.q.value = "";
     setQuery(null);
     lastResponse = null;
+    shownHits = [];
+    el.downloads.hidden = true;
     el.latency.textContent = "";
     renderWelcome(el.results, stats, EXAMPLES, runText);
   }
@@ -451,6 +556,8 @@ el.chipClear.addEventListener("click", () => {
   showCombined();
   setQuery(null);
   lastResponse = null;
+  shownHits = [];
+  el.downloads.hidden = true;
   el.latency.textContent = "";
   history.pushState(null, "", location.pathname);
   renderWelcome(el.results, stats, EXAMPLES, runText);
@@ -483,6 +590,21 @@ for (const input of document.querySelectorAll<HTMLInputElement>('input[name="mod
     if (query) void run();
   });
 }
+for (const input of document.querySelectorAll<HTMLInputElement>('input[name="mode"]')) {
+  input.addEventListener("change", () => {
+    if (query) void run();
+  });
+}
+arrowNavigation(el.results);
+const queryLabel = (): string => (!query ? "" : query.kind === "text" ? query.text : query.kind === "item" ? query.id : query.name);
+const stamp = (): string => new Date().toISOString().slice(0, 19).replace(/[:T]/g, "-");
+el.downloadJson.addEventListener("click", () => {
+  if (lastResponse) download(`clipdb-results-${stamp()}.json`, "application/json", resultsJson(lastResponse, shownHits, queryLabel()));
+});
+el.downloadCsv.addEventListener("click", () => {
+  if (lastResponse) download(`clipdb-results-${stamp()}.csv`, "text/csv", resultsCsv(shownHits));
+});
+
 for (const input of [el.k, el.nprobe, el.ef]) {
   input.addEventListener("change", () => {
     if (query) void run();

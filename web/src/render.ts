@@ -1,6 +1,7 @@
 /** Rendering of the results area: empty, loading, error, no-result and result states. */
 import { ApiError, imageUrl, openImage, setImageSrc, thumbUrl, type Hit, type SearchResponse, type Stats } from "./api.js";
 import { h, icon, shortName } from "./dom.js";
+import { UPLOAD_CODES, uiMessage } from "./messages.js";
 
 /** What a result card can ask the app to do. */
 export interface ResultActions {
@@ -12,6 +13,20 @@ export interface ResultActions {
   less?(hit: Hit): void;
   /** Show this image's near-duplicates. */
   duplicates?(hit: Hit): void;
+  /** Opens the result in the viewer (web/src/lightbox.ts). */
+  view?(hit: Hit): void;
+  /** Loads the next page ("Load more"), shown when the response has a `next` cursor. */
+  loadMore?(): void;
+}
+
+/** The viewer button of a result. */
+function viewButton(hit: Hit, label: string, actions: ResultActions): HTMLButtonElement | null {
+  if (!actions.view) return null;
+  return h(
+    "button",
+    { type: "button", class: "icon-button small view-button", title: "View (captions, details, duplicates)", "aria-label": `View ${label}`, onclick: () => actions.view!(hit) },
+    icon("view"),
+  );
 }
 
 const fmtScore = (s: number): string => s.toFixed(3);
@@ -89,7 +104,7 @@ function imageCard(hit: Hit, actions: ResultActions): HTMLElement {
       relevanceBadge(hit),
       h("span", { class: "card-similar" }, icon("similar"), "Similar"),
     ),
-    h("span", { class: "card-actions" }, ...moreLess(hit, name, actions), openLink(hit.id, name),
+    h("span", { class: "card-actions" }, viewButton(hit, name, actions), ...moreLess(hit, name, actions), openLink(hit.id, name),
       copyButton(hit.id, name, actions),
       actions.duplicates
         ? h("button", { type: "button", class: "icon-button small dupes-button", title: "Near-duplicates", "aria-label": `Near-duplicates of ${name}`, onclick: () => actions.duplicates!(hit) }, icon("dupes"))
@@ -123,6 +138,7 @@ function textRow(hit: Hit, actions: ResultActions): HTMLElement {
     h(
       "div",
       { class: "row-actions" },
+      viewButton(hit, `“${caption}”`, actions),
       ...moreLess(hit, `“${caption}”`, actions),
       imageId ? openLink(imageId, `the image of “${caption}”`) : null,
       copyButton(hit.id, `“${caption}”`, actions),
@@ -151,6 +167,9 @@ export function renderResults(target: HTMLElement, res: SearchResponse, actions:
     parts.push(section("Images", images.length, grid), section("Texts", texts.length, list));
   } else if (grid) parts.push(grid);
   else if (list) parts.push(list);
+  if (res.next && actions.loadMore) {
+    parts.push(h("div", { class: "load-more" }, h("button", { type: "button", id: "load-more", class: "secondary-button", onclick: () => actions.loadMore!() }, "Load more")));
+  }
   target.replaceChildren(...parts);
 }
 
@@ -166,11 +185,20 @@ export function stateBox(kind: "empty" | "error" | "welcome", title: string, tex
   );
 }
 
+/** True on touch-first devices (no hover, coarse pointer): no keyboard shortcuts or drag and drop to offer. */
+export function touch(): boolean {
+  return typeof matchMedia === "function" && matchMedia("(pointer: coarse)").matches && !matchMedia("(hover: hover)").matches;
+}
+
 /** The first screen: what can be done, with example queries. */
 export function renderWelcome(target: HTMLElement, stats: Stats | null, examples: string[], run: (q: string) => void): void {
   if (stats && stats.images + stats.texts === 0) {
     target.replaceChildren(
-      stateBox("empty", "This collection is empty", "Add images with `clipdb add <folder>` (captions from sidecar .txt files or --captions), then reload."),
+      stateBox(
+        "empty",
+        "This collection is empty",
+        "There is nothing to search yet. Add images (and their captions) from a terminal, for example with clipdb add and a folder of photos, then reload this page.",
+      ),
     );
     return;
   }
@@ -179,7 +207,9 @@ export function renderWelcome(target: HTMLElement, stats: Stats | null, examples
     stateBox(
       "welcome",
       "Search by meaning",
-      `Describe a picture, or drop, paste (Ctrl+V) or pick an image, to search ${what}. Click any result to find similar ones.`,
+      touch()
+        ? `Describe a picture, or pick an image, to search ${what}. Tap any result to find similar ones.`
+        : `Describe a picture, or drop, paste (Ctrl+V) or pick an image, to search ${what}. Click any result to find similar ones.`,
       h(
         "div",
         { class: "examples" },
@@ -217,16 +247,18 @@ const ERROR_TITLES: Record<string, string> = {
   REQUEST_TIMEOUT: "The upload took too long",
 };
 
-/** An error state with the server's message and a retry button. */
-export function renderError(target: HTMLElement, err: unknown, retry: () => void): void {
+/**
+ * An error state with a message written for the UI (messages.ts) and a way on: "Try again", or,
+ * for an upload that could not be used, "Pick another image" naming the file.
+ */
+export function renderError(target: HTMLElement, err: unknown, retry: () => void, upload?: { name: string; pick: () => void }): void {
   const e = err instanceof ApiError ? err : new ApiError("ERROR", (err as Error)?.message ?? String(err), 0);
   const title = ERROR_TITLES[e.code] ?? "Something went wrong";
+  const badUpload = upload !== undefined && UPLOAD_CODES.has(e.code);
+  const action = badUpload
+    ? h("button", { type: "button", class: "secondary-button", id: "pick-another", onclick: upload.pick }, "Pick another image")
+    : h("button", { type: "button", class: "secondary-button", onclick: retry }, "Try again");
   target.replaceChildren(
-    stateBox(
-      "error",
-      title,
-      e.message,
-      h("div", { class: "state-actions" }, h("button", { type: "button", class: "secondary-button", onclick: retry }, "Try again"), h("code", { class: "error-code" }, e.code)),
-    ),
+    stateBox("error", title, uiMessage(e, { upload: upload?.name }), h("div", { class: "state-actions" }, action, h("code", { class: "error-code" }, e.code))),
   );
 }
