@@ -11,6 +11,7 @@ import { PgCollectionStore } from "../../src/store/pg.js";
 import { SqliteCollectionStore } from "../../src/store/sqlite-collection.js";
 import { DB_FILE, Store } from "../../src/store/index.js";
 import { type PgServer, startPgServer } from "../../scripts/lib/pg-server.js";
+import pg from "pg";
 import { vectorsFor } from "./fixtures/gen.js";
 import { cleanupTmp, item, tmpDir } from "./helpers.js";
 
@@ -113,5 +114,23 @@ describe("a SQLite collection of schema v2 (before keyword search)", () => {
     const s3 = Store.open(dir);
     expect(s3.verify().problems.join()).toMatch(/keyword index: 0 text items not indexed, 1 entries of removed items/);
     s3.close();
+  });
+});
+
+describe("a Postgres collection of schema v1 (before keyword search)", () => {
+  it("gains the tsvector column for its stored texts when it is opened", async () => {
+    const schema = `fts_old_${process.pid}`;
+    const s = await PgCollectionStore.open(server!.url, { schema, poolSize: 1 });
+    await s.setModel("m", DIM);
+    await s.addItems([item("t1", "text", { text: "an old caption about zebras" }), item("i1", "image")], vectorsFor(["t1", "i1"], DIM));
+    await s.close();
+    const c = new pg.Client({ connectionString: server!.url });
+    await c.connect();
+    await c.query(`DROP INDEX "${schema}".items_tsv; ALTER TABLE "${schema}".items DROP COLUMN tsv; UPDATE "${schema}".meta SET schema_version = 1`);
+    await c.end();
+    const s2 = await PgCollectionStore.open(server!.url, { schema, poolSize: 1 });
+    handles.push(s2);
+    const r = await s2.keywordSearch("zebra", 5);
+    expect((await s2.getManyByOffsets(r.offsets)).map((x) => x.id)).toEqual(["t1"]);
   });
 });
