@@ -413,7 +413,7 @@ describe("a running clipdb serve sees another process's add, IVF rebuild and rm 
 
     // 3. It removes one of the new images (and so its captions).
     const gone = FRESH[7];
-    expect(await cli(["rm", gone, "--db", db])).toEqual({ removed: 1, requested: 1 });
+    expect(await cli(["rm", gone, "--db", db])).toEqual({ removed: 1, requested: 1, missing: [] });
     const r = await search(join(freshPhotos, gone));
     expect(r.status, JSON.stringify(r.json)).toBe(200);
     expect(r.json.results.map((h: any) => h.id)).not.toContain(gone);
