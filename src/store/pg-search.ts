@@ -2,8 +2,10 @@
  * Search pushdown on Postgres: exact search as `ORDER BY embedding <#> q`, and pgvector's HNSW and
  * IVFFlat indexes as the collection's approximate kinds, one partial index per modality
  * (`... WHERE modality = 'image'`), so each modality's queries use its own graph or lists.
- * Every function runs on a client already inside a transaction (PgCollectionStore opens it), so
- * `SET LOCAL` search parameters apply to that query alone.
+ * `searchVectors` runs on a client outside a transaction: exact search is one statement (one
+ * round trip); an ANN search sends BEGIN and its `SET LOCAL` parameters in one round trip, its
+ * SELECT, then COMMIT, so the parameters apply to that query alone. The others run inside the
+ * transaction PgCollectionStore opens.
  */
 import type pg from "pg";
 import { ClipdbError } from "../core/errors.js";
@@ -123,14 +125,22 @@ export async function searchVectors(client: pg.PoolClient, n: PgNames, query: Fl
     if (!isPgIndexType(o.index)) throw new ClipdbError("INVALID_ARGUMENT", { name: "index", reason: `'${o.index}' is not exact or ${Object.keys(METHODS).join(" or ")}` });
     const method: PgMethod = METHODS[o.index];
     conds.push(method.tag);
-    for (const sql of method.settings(o, k, o.candidates !== undefined || o.exclude !== undefined)) await q(client, sql);
+    // One round trip: the settings are numbers formatted here, so they travel as a simple query.
+    await q(client, ["BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", ...method.settings(o, k, o.candidates !== undefined || o.exclude !== undefined)].join("; "));
     order = `embedding <#> $1::${n.vector}`;
   }
-  const r = await q<{ offset: string; score: number }>(
-    client,
-    `SELECT "offset", -(embedding <#> $1::${n.vector}) AS score FROM ${n.items} WHERE ${conds.join(" AND ")} ORDER BY ${order} LIMIT $2`,
-    values,
-  );
+  const select = `SELECT "offset", -(embedding <#> $1::${n.vector}) AS score FROM ${n.items} WHERE ${conds.join(" AND ")} ORDER BY ${order} LIMIT $2`;
+  let r: pg.QueryResult<{ offset: string; score: number }>;
+  if (o.index === "exact") r = await q(client, select, values);
+  else {
+    try {
+      r = await q(client, select, values);
+      await q(client, "COMMIT");
+    } catch (e) {
+      await client.query("ROLLBACK").catch(() => undefined);
+      throw e;
+    }
+  }
   // relaxed_order may return near-sorted rows; the contract is best first, ties by offset.
   const rows = r.rows.map((x) => ({ offset: Number(x.offset), score: Math.fround(x.score) })).sort((a, b) => b.score - a.score || a.offset - b.offset);
   return { offsets: Uint32Array.from(rows, (x) => x.offset), scores: Float32Array.from(rows, (x) => x.score) };

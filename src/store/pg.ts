@@ -131,7 +131,13 @@ export class PgCollectionStore implements CollectionStore {
    * Every statement inside a transaction block is also what keeps PGlite's socket server safe
    * with several connections: it interleaves connections only between transaction blocks.
    */
-  private async run<T>(mode: "read" | "write", nested: boolean, fn: (ops: PgOps, client: pg.PoolClient) => Promise<T>): Promise<T> {
+  /**
+   * Runs `fn` on a pooled connection: "write" and "read" inside a transaction (a write holds the
+   * meta-row lock; a read is REPEATABLE READ READ ONLY, one snapshot for all its statements), "one"
+   * without one, for reads of a single statement, which Postgres runs on a snapshot of its own: one
+   * round trip instead of three (BEGIN, the statement, COMMIT).
+   */
+  private async run<T>(mode: "read" | "write" | "one", nested: boolean, fn: (ops: PgOps, client: pg.PoolClient) => Promise<T>): Promise<T> {
     if (this.closed) throw new ClipdbError("INVALID_ARGUMENT", { name: "store", reason: "the store is closed", hint: "Open it again with PgCollectionStore.open." });
     let client: pg.PoolClient;
     try {
@@ -143,7 +149,7 @@ export class PgCollectionStore implements CollectionStore {
     // from crashing the process (the failing query reports it).
     const onError = (): void => undefined;
     client.on("error", onError);
-    const tx: PgTx = { names: this.names, mode, nested, gens: [] };
+    const tx: PgTx = { names: this.names, mode: mode === "write" ? "write" : "read", nested, gens: [] };
     const sql = async (text: string): Promise<void> => {
       try {
         await client.query(text);
@@ -153,6 +159,7 @@ export class PgCollectionStore implements CollectionStore {
     };
     let broken = false;
     try {
+      if (mode === "one") return await fn(new PgOps(client, tx), client);
       await sql(mode === "read" ? "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY" : "BEGIN");
       if (mode === "write") await sql(`SELECT 1 FROM ${this.names.meta} WHERE id = 1 FOR UPDATE`);
       const out = await fn(new PgOps(client, tx), client);
@@ -175,7 +182,8 @@ export class PgCollectionStore implements CollectionStore {
    * Postgres: exact, or through that modality's pgvector HNSW or IVFFlat index.
    */
   searchVectors(query: Float32Array, k: number, opts: PgSearchOptions): Promise<{ offsets: Uint32Array; scores: Float32Array }> {
-    return this.run("read", false, (_o, c) => searchVectors(c, this.names, query, k, opts));
+    // Exact is one SELECT; an ANN search opens its own transaction for its SET LOCALs (pg-search.ts).
+    return this.run("one", false, (_o, c) => searchVectors(c, this.names, query, k, opts));
   }
 
   /** Builds (or rebuilds) the pgvector index of `type` over `modality`; returns its spec. */
@@ -190,7 +198,7 @@ export class PgCollectionStore implements CollectionStore {
 
   /** The collection's pgvector indexes. */
   vectorIndexes(): Promise<PgIndexInfo[]> {
-    return this.run("read", false, (_o, c) => vectorIndexes(c, this.names));
+    return this.run("one", false, (_o, c) => vectorIndexes(c, this.names));
   }
 
   /** Bytes the collection's tables and indexes take on the server. */
@@ -202,18 +210,23 @@ export class PgCollectionStore implements CollectionStore {
     return this.run("read", false, fn);
   }
 
+  /** A read of one statement: no transaction around it (see `run`). */
+  private statement<T>(fn: (ops: PgOps) => Promise<T>): Promise<T> {
+    return this.run("one", false, fn);
+  }
+
   private writing<T>(fn: (ops: PgOps) => Promise<T>): Promise<T> {
     return this.run("write", false, fn);
   }
 
   model(): Promise<{ modelId: string; dim: number } | null> {
-    return this.reading((o) => o.model());
+    return this.statement((o) => o.model());
   }
   get(id: string): Promise<ItemRecord | undefined> {
-    return this.reading((o) => o.get(id));
+    return this.statement((o) => o.get(id));
   }
   getManyByOffsets(offsets: ArrayLike<number>): Promise<ItemRecord[]> {
-    return this.reading((o) => o.getManyByOffsets(offsets));
+    return this.statement((o) => o.getManyByOffsets(offsets));
   }
   findByHash(hash: string): Promise<ItemRecord[]> {
     return this.reading((o) => o.findByHash(hash));
@@ -243,19 +256,19 @@ export class PgCollectionStore implements CollectionStore {
     return this.reading((o) => o.pairs());
   }
   counts(): Promise<{ images: number; texts: number; pairs: number }> {
-    return this.reading((o) => o.counts());
+    return this.statement((o) => o.counts());
   }
   sources(prefix?: string): Promise<{ id: string; source: string; hash: string | null }[]> {
     return this.reading((o) => o.sources(prefix));
   }
   getSetting<T>(key: string): Promise<T | undefined> {
-    return this.reading((o) => o.getSetting<T>(key));
+    return this.statement((o) => o.getSetting<T>(key));
   }
   getSettingRaw(key: string): Promise<string | undefined> {
-    return this.reading((o) => o.getSettingRaw(key));
+    return this.statement((o) => o.getSettingRaw(key));
   }
   generation(): Promise<number> {
-    return this.reading((o) => o.generation());
+    return this.statement((o) => o.generation());
   }
   changesSince(from: number): Promise<StoreChanges | null> {
     return this.reading((o) => o.changesSince(from));
