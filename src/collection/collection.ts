@@ -255,6 +255,13 @@ export class Collection implements CollectionApi {
 
   /** Searches; see SearchParams for defaults. Scores are true cosines, best first. */
   async search(query: QueryInput, params: SearchParams = {}): Promise<SearchResult> {
+    // On Postgres the state a search reads (model, settings, counts, index list) comes in one
+    // statement at its start rather than one round trip each (see src/store/pg-snapshot.ts).
+    if (this.store instanceof PgCollectionStore) return this.store.snapshot(() => this.searchNow(query, params));
+    return this.searchNow(query, params);
+  }
+
+  private async searchNow(query: QueryInput, params: SearchParams): Promise<SearchResult> {
     const t0 = performance.now();
     const terms = parseCombined(query);
     const minRelevance = parseMinRelevance(params.minRelevance);

@@ -181,19 +181,26 @@ export async function dropVectorIndex(client: pg.PoolClient, n: PgNames, type: P
 
 /** The collection's pgvector indexes, with their specs and sizes. */
 export async function vectorIndexes(client: pg.PoolClient, n: PgNames): Promise<PgIndexInfo[]> {
-  const r = await q<{ name: string; def: string; bytes: string }>(
-    client,
-    `SELECT c.relname AS name, pg_get_indexdef(c.oid) AS def, pg_relation_size(c.oid) AS bytes
+  const r = await q<{ name: string; def: string; bytes: string }>(client, `SELECT * FROM (${INDEX_ROWS}) x ORDER BY name`, [n.schema, NAME_RE.source]);
+  return r.rows.map(toIndexInfo);
+}
+
+/**
+ * The SQL of the collection's pgvector index rows (name, def, bytes), with the schema as $1 and
+ * the name pattern as $2 (`INDEX_NAME_PATTERN`), for queries that read them with other state.
+ */
+export const INDEX_ROWS = `SELECT c.relname AS name, pg_get_indexdef(c.oid) AS def, pg_relation_size(c.oid) AS bytes
        FROM pg_class c JOIN pg_namespace s ON s.oid = c.relnamespace
-      WHERE s.nspname = $1 AND c.relkind = 'i' AND c.relname ~ $2
-      ORDER BY c.relname`,
-    [n.schema, NAME_RE.source],
-  );
-  return r.rows.map((row) => {
-    const [, type, modality] = NAME_RE.exec(row.name)!;
-    const method: PgMethod = METHODS[type as PgIndexType];
-    return { type: type as PgIndexType, modality: modality as Modality, spec: method.specOf(row.def), bytes: Number(row.bytes) };
-  });
+      WHERE s.nspname = $1 AND c.relkind = 'i' AND c.relname ~ $2`;
+
+/** The name pattern of the collection's pgvector indexes (`items_<type>_<modality>`). */
+export const INDEX_NAME_PATTERN = NAME_RE.source;
+
+/** One index row of INDEX_ROWS as a PgIndexInfo. */
+export function toIndexInfo(row: { name: string; def: string; bytes: string | number }): PgIndexInfo {
+  const [, type, modality] = NAME_RE.exec(row.name)!;
+  const method: PgMethod = METHODS[type as PgIndexType];
+  return { type: type as PgIndexType, modality: modality as Modality, spec: method.specOf(row.def), bytes: Number(row.bytes) };
 }
 
 /** Bytes the collection's tables and indexes take on the server. */

@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from "node:async_hooks";
 import pg from "pg";
 import { ClipdbError } from "../core/errors.js";
 import type { Modality } from "../core/types.js";
@@ -9,6 +10,7 @@ import type { StoreChanges } from "./store.js";
 import type { ItemRecord, NewItem, Pair } from "./types.js";
 import { type PgIndexInfo, type PgIndexType, type PgSearchOptions, buildVectorIndex, dropVectorIndex, relationBytes, searchVectors, vectorIndexes } from "./pg-search.js";
 import type { WhereFilter } from "./where.js";
+import { type PgSnapshot, readSnapshot } from "./pg-snapshot.js";
 
 /** Options of `PgCollectionStore.open`. */
 export interface PgStoreOptions {
@@ -149,6 +151,7 @@ export class PgCollectionStore implements CollectionStore {
     // from crashing the process (the failing query reports it).
     const onError = (): void => undefined;
     client.on("error", onError);
+    if (mode === "write") this.markStale();
     const tx: PgTx = { names: this.names, mode: mode === "write" ? "write" : "read", nested, gens: [] };
     const sql = async (text: string): Promise<void> => {
       try {
@@ -198,6 +201,8 @@ export class PgCollectionStore implements CollectionStore {
 
   /** The collection's pgvector indexes. */
   vectorIndexes(): Promise<PgIndexInfo[]> {
+    const s = this.snapped();
+    if (s) return Promise.resolve(s.indexes.map((i) => ({ ...i })));
     return this.run("one", false, (_o, c) => vectorIndexes(c, this.names));
   }
 
@@ -210,6 +215,31 @@ export class PgCollectionStore implements CollectionStore {
     return this.run("read", false, fn);
   }
 
+  private readonly snap = new AsyncLocalStorage<PgSnapshot>();
+
+  /**
+   * Runs `fn` (one search) with a snapshot of the state searches read (see pg-snapshot.ts), read
+   * in one statement: within it `model`, `counts`, `generation`, `vectorIndexes` and the small
+   * settings are answered from the snapshot, not the server. A write through this store during
+   * `fn` ends that (its later reads go to the server). Nested calls share the outer snapshot.
+   */
+  async snapshot<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.snap.getStore()) return fn();
+    const s = await this.run("one", false, (_o, c) => readSnapshot(c, this.names));
+    return this.snap.run(s, fn);
+  }
+
+  /** The current search's snapshot, if one is open and no write has been made during it. */
+  private snapped(): PgSnapshot | undefined {
+    const s = this.snap.getStore();
+    return s && !s.stale ? s : undefined;
+  }
+
+  private markStale(): void {
+    const s = this.snap.getStore();
+    if (s) s.stale = true;
+  }
+
   /** A read of one statement: no transaction around it (see `run`). */
   private statement<T>(fn: (ops: PgOps) => Promise<T>): Promise<T> {
     return this.run("one", false, fn);
@@ -220,6 +250,8 @@ export class PgCollectionStore implements CollectionStore {
   }
 
   model(): Promise<{ modelId: string; dim: number } | null> {
+    const s = this.snapped();
+    if (s) return Promise.resolve(s.model);
     return this.statement((o) => o.model());
   }
   get(id: string): Promise<ItemRecord | undefined> {
@@ -256,18 +288,28 @@ export class PgCollectionStore implements CollectionStore {
     return this.reading((o) => o.pairs());
   }
   counts(): Promise<{ images: number; texts: number; pairs: number }> {
+    const s = this.snapped();
+    if (s) return Promise.resolve({ ...s.counts });
     return this.statement((o) => o.counts());
   }
   sources(prefix?: string): Promise<{ id: string; source: string; hash: string | null }[]> {
     return this.reading((o) => o.sources(prefix));
   }
   getSetting<T>(key: string): Promise<T | undefined> {
+    const raw = this.snapped()?.settings.get(key);
+    if (raw !== undefined && raw !== null) return Promise.resolve(JSON.parse(raw) as T);
+    if (raw === undefined && this.snapped()) return Promise.resolve(undefined);
     return this.statement((o) => o.getSetting<T>(key));
   }
   getSettingRaw(key: string): Promise<string | undefined> {
+    const raw = this.snapped()?.settings.get(key);
+    if (raw !== undefined && raw !== null) return Promise.resolve(raw);
+    if (raw === undefined && this.snapped()) return Promise.resolve(undefined);
     return this.statement((o) => o.getSettingRaw(key));
   }
   generation(): Promise<number> {
+    const s = this.snapped();
+    if (s) return Promise.resolve(s.generation);
     return this.statement((o) => o.generation());
   }
   changesSince(from: number): Promise<StoreChanges | null> {
