@@ -10,8 +10,8 @@ import { DupeChecker } from "./dupes.js";
 import { contentHash, sniffImage } from "./files.js";
 import type { AddError, AddOptions, AddSummary, ImageInput, TextInput } from "./types.js";
 
-/** Default items embedded and committed per transaction. */
-export const DEFAULT_BATCH = 32;
+/** Default items embedded and committed per transaction (the embedder runs them through the model in inference batches of its own DEFAULT_BATCH_SIZE, 16). */
+export const DEFAULT_INGEST_BATCH = 32;
 
 /** An image read from disk or an upload, ready to embed. */
 interface Prepared {
@@ -62,7 +62,7 @@ export async function addImages(
   opts: AddOptions = {},
 ): Promise<AddSummary> {
   const sum = emptySummary();
-  const batch = Math.max(1, opts.batchSize ?? DEFAULT_BATCH);
+  const batch = Math.max(1, opts.batchSize ?? DEFAULT_INGEST_BATCH);
   const dupes = opts.skipDuplicates ? new DupeChecker(store, opts.skipDuplicates === true ? {} : opts.skipDuplicates) : undefined;
   if (dupes) sum.duplicates = [];
   for (let start = 0; start < inputs.length; start += batch) {
@@ -225,7 +225,7 @@ export function folderUploads(filesDir: string): UploadSink {
  */
 export async function addTexts(store: CollectionStore, embedder: () => Promise<Embedder>, inputs: TextInput[], opts: AddOptions = {}): Promise<AddSummary> {
   const sum = emptySummary();
-  const batch = Math.max(1, opts.batchSize ?? DEFAULT_BATCH * 4);
+  const batch = Math.max(1, opts.batchSize ?? DEFAULT_INGEST_BATCH * 4);
   for (let start = 0; start < inputs.length; start += batch) {
     if (opts.signal?.aborted) break;
     const fresh: (TextInput & { id: string; hash: string })[] = [];

@@ -34,7 +34,7 @@ import {
 import { ImagePreprocessor, type PixelTensor } from "./preprocess.js";
 import { cudaMissing, cudaUnavailable, parseDevice, type Device } from "./device.js";
 import { SerialQueue } from "./queue.js";
-import type { Embedder, ImageInput, LoadEmbedderOptions, SettledEmbeddings } from "./types.js";
+import type { Embedder, ImageSource, LoadEmbedderOptions, SettledEmbeddings } from "./types.js";
 
 /** Largest accepted `batchSize`. */
 export const MAX_BATCH_SIZE = 256;
@@ -219,11 +219,11 @@ class TransformersEmbedder implements Embedder {
     return out;
   }
 
-  async embedImages(inputs: ImageInput[]): Promise<Float32Array> {
+  async embedImages(inputs: ImageSource[]): Promise<Float32Array> {
     return (await this.imagePass(inputs, true)).vectors;
   }
 
-  embedImagesSettled(inputs: ImageInput[]): Promise<SettledEmbeddings> {
+  embedImagesSettled(inputs: ImageSource[]): Promise<SettledEmbeddings> {
     return this.imagePass(inputs, false);
   }
 
@@ -231,7 +231,7 @@ class TransformersEmbedder implements Embedder {
    * Decodes batch k+1 while batch k is in the session, so decoding overlaps inference.
    * With `failFast`, the first bad file is thrown and nothing further is embedded.
    */
-  private async imagePass(inputs: ImageInput[], failFast: boolean): Promise<SettledEmbeddings> {
+  private async imagePass(inputs: ImageSource[], failFast: boolean): Promise<SettledEmbeddings> {
     this.alive();
     if (!Array.isArray(inputs)) throw new ClipdbError("INVALID_ARGUMENT", { name: "inputs", reason: "must be an array of paths or buffers" });
     inputs.forEach((x, i) => {

@@ -10,7 +10,7 @@
  */
 import sharp, { type Metadata, type Sharp } from "sharp";
 import { ClipdbError } from "../core/errors.js";
-import type { ImageInput } from "./types.js";
+import type { ImageSource } from "./types.js";
 
 sharp.cache(false);
 
@@ -46,7 +46,7 @@ export interface DecodedImage {
 }
 
 /** The name of an input for error messages. */
-export function imageLabel(input: ImageInput): string {
+export function imageLabel(input: ImageSource): string {
   return typeof input === "string" ? input : `<buffer of ${input.byteLength} bytes>`;
 }
 
@@ -64,7 +64,7 @@ export function decodeError(e: unknown, label: string, maxPixels = DEFAULT_MAX_P
   return new ClipdbError("IMAGE_DECODE", { file: label, reason }, { cause: e });
 }
 
-function sharpInput(input: ImageInput): string | Buffer {
+function sharpInput(input: ImageSource): string | Buffer {
   if (typeof input === "string") return input;
   return Buffer.isBuffer(input) ? input : Buffer.from(input.buffer, input.byteOffset, input.byteLength);
 }
@@ -75,7 +75,7 @@ function sharpInput(input: ImageInput): string | Buffer {
  * missing, empty, corrupt or unsupported file and IMAGE_TOO_LARGE above the pixel limit; a
  * truncated file is caught when the pipeline runs (wrap that call with {@link decodeError}).
  */
-export async function openImage(input: ImageInput, opts: DecodeOptions = {}): Promise<OpenedImage> {
+export async function openImage(input: ImageSource, opts: DecodeOptions = {}): Promise<OpenedImage> {
   const label = opts.label ?? imageLabel(input);
   const maxPixels = opts.maxPixels ?? DEFAULT_MAX_PIXELS;
   const src = sharpInput(input);
@@ -139,7 +139,7 @@ export async function rasterize(
  * Decodes an image to upright sRGB bytes (`width * height * 3`). Cost: one full decode.
  * Throws IMAGE_DECODE (missing, empty, truncated, corrupt, unsupported) or IMAGE_TOO_LARGE.
  */
-export async function decodeImage(input: ImageInput, opts: DecodeOptions = {}): Promise<DecodedImage> {
+export async function decodeImage(input: ImageSource, opts: DecodeOptions = {}): Promise<DecodedImage> {
   const label = opts.label ?? imageLabel(input);
   const opened = await openImage(input, { ...opts, label });
   return rasterize(opened, label, undefined, opts.maxPixels);
@@ -156,7 +156,7 @@ export interface ThumbnailOptions extends DecodeOptions {
  * orientation applied, and no EXIF written, so viewers do not rotate it twice), alpha flattened
  * on white. Default size 256. Throws IMAGE_DECODE or IMAGE_TOO_LARGE like {@link decodeImage}.
  */
-export async function thumbnailJpeg(input: ImageInput, size = 256, opts: ThumbnailOptions = {}): Promise<Buffer> {
+export async function thumbnailJpeg(input: ImageSource, size = 256, opts: ThumbnailOptions = {}): Promise<Buffer> {
   if (!Number.isInteger(size) || size < 1 || size > 4096) {
     throw new ClipdbError("INVALID_ARGUMENT", { name: "size", reason: `thumbnail size must be an integer in 1..4096, got ${size}` });
   }

@@ -24,7 +24,7 @@ import sharp from "sharp";
 import { RawImage, ImageProcessor } from "@huggingface/transformers";
 import { ClipdbError } from "../core/errors.js";
 import { DEFAULT_MAX_PIXELS, decodeImage, imageLabel, openImage, rasterize } from "./image.js";
-import type { ImageInput } from "./types.js";
+import type { ImageSource } from "./types.js";
 
 /** A preprocessed image: `3 * height * width` float32 values, channel-major (CHW). */
 export interface PixelTensor {
@@ -205,7 +205,7 @@ export class ImagePreprocessor {
    * Decodes and preprocesses one image. Throws IMAGE_DECODE / IMAGE_TOO_LARGE naming the file.
    * @param label name for error messages; default the path or `<buffer of N bytes>`.
    */
-  async run(input: ImageInput, label = imageLabel(input)): Promise<PixelTensor> {
+  async run(input: ImageSource, label = imageLabel(input)): Promise<PixelTensor> {
     const plan = this.plan;
     if (!plan) return this.runLibrary(input, label);
     const opened = await openImage(input, { maxPixels: this.maxPixels, label });
@@ -237,7 +237,7 @@ export class ImagePreprocessor {
     return cropNormalize(img.data, img.width, img.height, plan);
   }
 
-  private async runLibrary(input: ImageInput, label: string): Promise<PixelTensor> {
+  private async runLibrary(input: ImageSource, label: string): Promise<PixelTensor> {
     const img = await decodeImage(input, { maxPixels: this.maxPixels, label });
     const raw = new RawImage(new Uint8ClampedArray(img.data.buffer, img.data.byteOffset, img.data.byteLength), img.width, img.height, 3);
     const { pixel_values } = (await this.processor(raw)) as { pixel_values: { data: Float32Array; dims: number[] } };

@@ -1,7 +1,7 @@
 import type { ClipdbError } from "../core/errors.js";
 
 /** An image input: a file path, or the encoded bytes of a JPEG, PNG, WebP, GIF, AVIF or TIFF. */
-export type ImageInput = string | Buffer | Uint8Array;
+export type ImageSource = string | Buffer | Uint8Array;
 
 /** The result of embedding a batch of images where some may fail. */
 export interface SettledEmbeddings {
@@ -29,9 +29,9 @@ export interface Embedder {
    * (IMAGE_DECODE, IMAGE_TOO_LARGE) and embeds nothing when any file is bad; use
    * {@link Embedder.embedImagesSettled} to keep going past bad files.
    */
-  embedImages(inputs: ImageInput[]): Promise<Float32Array>;
+  embedImages(inputs: ImageSource[]): Promise<Float32Array>;
   /** Embeds images, going on past bad files: failed rows are zero and their errors are returned. */
-  embedImagesSettled(inputs: ImageInput[]): Promise<SettledEmbeddings>;
+  embedImagesSettled(inputs: ImageSource[]): Promise<SettledEmbeddings>;
   /** Releases the inference sessions. The embedder is unusable afterwards. */
   dispose(): Promise<void>;
 }

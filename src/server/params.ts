@@ -111,7 +111,7 @@ export interface SearchBody extends RawSearchOptions {
  *
  * @throws ClipdbError INVALID_ARGUMENT when none or several are given, or the text is blank
  */
-export function parseQuery(body: SearchBody): QueryInput {
+export function parseSearchQuery(body: SearchBody): QueryInput {
   const given = (["text", "item", "vector"] as const).filter((key) => body[key] !== undefined);
   const plus = parseTerms("plus", body.plus);
   const minus = parseTerms("minus", body.minus);

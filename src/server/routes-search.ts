@@ -4,7 +4,7 @@ import { ClipdbError } from "../core/errors.js";
 import type { ServerContext } from "./context.js";
 import { Cursors } from "./cursors.js";
 import { readForm } from "./multipart.js";
-import { parseQuery, parseSearchParams, type SearchBody } from "./params.js";
+import { parseSearchQuery, parseSearchParams, type SearchBody } from "./params.js";
 import { errors, searchBody, searchImageBody, searchResponse } from "./schemas.js";
 import { publicPath } from "./views.js";
 import { termProps, uploadQuery, uploadTermFields } from "./terms.js";
@@ -77,7 +77,7 @@ export function registerSearchRoutes(app: FastifyInstance, ctx: ServerContext): 
         const result = await ctx.col.search(query, params);
         return withPairs(ctx, result, cursors.after(body.cursor, params, result));
       }
-      const query = parseQuery(body);
+      const query = parseSearchQuery(body);
       const params = parseSearchParams(body);
       const result = await ctx.col.search(query, params);
       return withPairs(ctx, result, cursors.next(query, params, result));
