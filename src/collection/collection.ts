@@ -373,6 +373,11 @@ export class Collection implements CollectionApi {
     return { id: r.id, modality: r.modality, path: r.source, text: r.text, meta: r.meta, hash: r.hash, pairs: await this.store.pairedIds(id), createdAt: r.createdAt };
   }
 
+  /** Paired ids and first caption of many items in one store read; see CollectionApi.pairsOf. */
+  pairsOf(ids: readonly string[]): Promise<Map<string, { pairs: string[]; caption: string | null }>> {
+    return this.store.pairsOfMany(ids);
+  }
+
   /** The stored vector of an item (a copy), or undefined. */
   async vectorOf(id: string): Promise<Float32Array | undefined> {
     const r = await this.store.get(id);

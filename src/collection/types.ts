@@ -311,6 +311,11 @@ export interface CollectionApi {
   addTexts(inputs: TextInput[], opts?: AddOptions): Promise<AddSummary>;
   search(query: QueryInput, params?: SearchParams): Promise<SearchResult>;
   get(id: string): Promise<ItemView | undefined>;
+  /**
+   * The paired ids (by offset) of many items, and for an image its first caption's text, in one
+   * store read (search hydration). Items without pairs are absent from the map.
+   */
+  pairsOf(ids: readonly string[]): Promise<Map<string, { pairs: string[]; caption: string | null }>>;
   /** Groups of near-duplicate images in the collection (collection/dupes.ts). */
   duplicates(opts?: DupeOptions): Promise<DupeReport>;
   /** Near-duplicates of one image, best first; NOT_FOUND for unknown ids, [] for texts. */

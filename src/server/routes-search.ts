@@ -25,14 +25,14 @@ export interface HitView {
 /**
  * Adds to each hit its `pairs` (captions of an image, the image of a caption) and, for an image, the
  * text of its first caption as `caption`, so a UI can show them without a round trip per result.
+ * One store read for all hits, not one or two per hit.
  */
 export async function withPairs(ctx: ServerContext, result: SearchResult, next: string | null = null): Promise<Omit<SearchResult, "results"> & { results: HitView[]; next: string | null }> {
-  const results: HitView[] = [];
-  for (const hit of result.results) {
-    const pairs = (await ctx.col.get(hit.id))?.pairs ?? [];
-    const caption = hit.modality === "image" && pairs.length > 0 ? ((await ctx.col.get(pairs[0]))?.text ?? null) : null;
-    results.push({ ...hit, path: publicPath(hit.path), pairs, caption });
-  }
+  const byId = await ctx.col.pairsOf(result.results.map((h) => h.id));
+  const results: HitView[] = result.results.map((hit) => {
+    const p = byId.get(hit.id);
+    return { ...hit, path: publicPath(hit.path), pairs: p?.pairs ?? [], caption: hit.modality === "image" ? (p?.caption ?? null) : null };
+  });
   return { ...result, results, next };
 }
 

@@ -23,6 +23,12 @@ import type { StoreChanges } from "./store.js";
 import type { ItemRecord, NewItem, Pair } from "./types.js";
 import type { WhereFilter } from "./where.js";
 
+/** The pairs of one item: paired ids by offset, and (for an image) its first caption's text. */
+export interface ItemPairs {
+  pairs: string[];
+  caption: string | null;
+}
+
 /** Reads of a collection's records. All methods are async so a network store can implement them. */
 export interface StoreReader {
   /** The recorded model, or null before the first setModel. */
@@ -51,6 +57,11 @@ export interface StoreReader {
   keywordSearch(query: string, limit: number): Promise<{ offsets: Uint32Array; scores: Float64Array }>;
   /** Ids paired with this one, by offset. */
   pairedIds(id: string): Promise<string[]>;
+  /**
+   * For many items at once (one query): each one's paired ids by offset, and for an image the text
+   * of its first caption. Ids without pairs (or unknown) are left out of the map.
+   */
+  pairsOfMany(ids: readonly string[]): Promise<Map<string, ItemPairs>>;
   /** Every pair as (image offset, text offset), sorted by image then text. */
   pairs(): Promise<{ image: Uint32Array; text: Uint32Array }>;
   /** Live items by modality, and pairs. */

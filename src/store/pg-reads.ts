@@ -6,7 +6,7 @@
 import type pg from "pg";
 import { ClipdbError } from "../core/errors.js";
 import type { Modality } from "../core/types.js";
-import type { StoreReader } from "./api.js";
+import type { ItemPairs, StoreReader } from "./api.js";
 import { pgKeywordSql, pgWebsearch } from "./fts.js";
 import type { PgNames } from "./pg-schema.js";
 import { fromDriver } from "./pg-url.js";
@@ -201,6 +201,28 @@ export class PgReader implements StoreReader {
       [id],
     );
     return rows.map((r) => r.other);
+  }
+
+  async pairsOfMany(ids: readonly string[]): Promise<Map<string, ItemPairs>> {
+    const out = new Map<string, ItemPairs>();
+    const wanted = ids.filter((id) => !id.includes("\u0000"));
+    if (wanted.length === 0) return out;
+    const rows = await this.q<{ id: string; other: string; text: string | null; image: boolean }>(
+      `SELECT id, other, text, image FROM (
+         SELECT p.image_id AS id, p.text_id AS other, i.text AS text, true AS image, i."offset" AS o
+           FROM ${this.n.pairs} p JOIN ${this.n.items} i ON i.id = p.text_id WHERE p.image_id = ANY($1::text[])
+         UNION ALL
+         SELECT p.text_id, p.image_id, NULL, false, i."offset"
+           FROM ${this.n.pairs} p JOIN ${this.n.items} i ON i.id = p.image_id WHERE p.text_id = ANY($1::text[])
+       ) x ORDER BY id, o`,
+      [wanted],
+    );
+    for (const r of rows) {
+      let e = out.get(r.id);
+      if (!e) out.set(r.id, (e = { pairs: [], caption: r.image ? r.text : null }));
+      e.pairs.push(r.other);
+    }
+    return out;
   }
 
   async pairs(): Promise<{ image: Uint32Array; text: Uint32Array }> {

@@ -2,7 +2,7 @@ import { AsyncLocalStorage } from "node:async_hooks";
 import pg from "pg";
 import { ClipdbError } from "../core/errors.js";
 import type { Modality } from "../core/types.js";
-import type { CollectionStore, StoreReader, StoreWriter } from "./api.js";
+import type { CollectionStore, ItemPairs, StoreReader, StoreWriter } from "./api.js";
 import { PgOps, type PgTx } from "./pg-ops.js";
 import { type PgNames, ensureSchema, ensureVectorExtension, pgNames } from "./pg-schema.js";
 import { type PgTarget, fromDriver, isDriverError, parsePgUrl, scrub, unavailableError } from "./pg-url.js";
@@ -280,6 +280,9 @@ export class PgCollectionStore implements CollectionStore {
   }
   pairedIds(id: string): Promise<string[]> {
     return this.reading((o) => o.pairedIds(id));
+  }
+  pairsOfMany(ids: readonly string[]): Promise<Map<string, ItemPairs>> {
+    return this.reading((o) => o.pairsOfMany(ids));
   }
   keywordSearch(query: string, limit: number): Promise<{ offsets: Uint32Array; scores: Float64Array }> {
     return this.reading((o) => o.keywordSearch(query, limit));

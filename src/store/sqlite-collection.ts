@@ -1,5 +1,5 @@
 import type { Modality } from "../core/types.js";
-import type { CollectionStore, StoreReader, StoreWriter } from "./api.js";
+import type { CollectionStore, ItemPairs, StoreReader, StoreWriter } from "./api.js";
 import { Store, type StoreChanges } from "./store.js";
 import type { ItemRecord, NewItem, Pair, StoreOpenOptions } from "./types.js";
 import type { WhereFilter } from "./where.js";
@@ -37,6 +37,9 @@ class SqliteOps implements StoreWriter {
   }
   async pairedIds(id: string): Promise<string[]> {
     return this.store.pairedIds(id);
+  }
+  async pairsOfMany(ids: readonly string[]): Promise<Map<string, ItemPairs>> {
+    return this.store.pairsOfMany(ids);
   }
   async keywordSearch(query: string, limit: number): Promise<{ offsets: Uint32Array; scores: Float64Array }> {
     return this.store.keywordSearch(query, limit);
@@ -194,6 +197,10 @@ export class SqliteCollectionStore implements CollectionStore {
   async pairedIds(id: string): Promise<string[]> {
     await this.idle();
     return this.ops.pairedIds(id);
+  }
+  async pairsOfMany(ids: readonly string[]): Promise<Map<string, ItemPairs>> {
+    await this.idle();
+    return this.ops.pairsOfMany(ids);
   }
   async keywordSearch(query: string, limit: number): Promise<{ offsets: Uint32Array; scores: Float64Array }> {
     await this.idle();

@@ -465,6 +465,31 @@ export class Store {
     return this.guard(() => this.st.paired.all(id, id));
   }
 
+  /** Paired ids (by offset) and an image's first caption text, for many items in one query. */
+  pairsOfMany(ids: readonly string[]): Map<string, { pairs: string[]; caption: string | null }> {
+    return this.guard(() => {
+      const out = new Map<string, { pairs: string[]; caption: string | null }>();
+      if (ids.length === 0) return out;
+      const rows = this.db
+        .prepare<[string, string], { id: string; other: string; text: string | null; image: number }>(
+          `SELECT id, other, text, image FROM (
+             SELECT p.image_id AS id, p.text_id AS other, i.text AS text, 1 AS image, i.offset AS o
+               FROM json_each(?) q JOIN pairs p ON p.image_id = q.value JOIN items i ON i.id = p.text_id
+             UNION ALL
+             SELECT p.text_id, p.image_id, NULL, 0, i.offset
+               FROM json_each(?) q JOIN pairs p ON p.text_id = q.value JOIN items i ON i.id = p.image_id
+           ) ORDER BY id, o`,
+        )
+        .all(JSON.stringify(ids), JSON.stringify(ids));
+      for (const r of rows) {
+        let e = out.get(r.id);
+        if (!e) out.set(r.id, (e = { pairs: [], caption: r.image ? r.text : null }));
+        e.pairs.push(r.other);
+      }
+      return out;
+    });
+  }
+
   /** Ground truth for evaluation: every pair as (image offset, text offset), sorted by image then text. */
   pairs(): { image: Uint32Array; text: Uint32Array } {
     return this.guard(() => {

@@ -232,6 +232,13 @@ describe.each(backends)("$name store", (b) => {
     expect(await s.pairedIds("a")).toEqual(["t1", "t2", "t4"]);
     expect(await s.pairedIds("t4")).toEqual(["a", "c"]);
     expect(await s.pairedIds("nope")).toEqual([]);
+    // The same, for many items in one read, with an image's first caption text.
+    const many = await s.pairsOfMany(["a", "t4", "nope", "b"]);
+    expect([...many.keys()].sort()).toEqual(["a", "b", "t4"]);
+    expect(many.get("a")).toEqual({ pairs: ["t1", "t2", "t4"], caption: (await s.get("t1"))!.text });
+    expect(many.get("t4")).toEqual({ pairs: ["a", "c"], caption: null });
+    expect(many.get("b")).toEqual({ pairs: ["t3"], caption: (await s.get("t3"))!.text });
+    expect((await s.pairsOfMany([])).size).toBe(0);
     const p = await s.pairs();
     expect(arr(p.image)).toEqual([0, 0, 0, 1, 5]);
     expect(arr(p.text)).toEqual([2, 3, 6, 4, 6]);
