@@ -61,6 +61,11 @@ export class FlatIndex implements VectorIndex {
     return this.block.size;
   }
 
+  /** Resident bytes of the live rows: dim * 4 + 4 per vector (not the offset map, nor spare capacity). */
+  get residentBytes(): number {
+    return this.size * (this.dim * 4 + 4);
+  }
+
   /** No-op: a flat index needs no training. */
   train(_xs: Float32Array): void {}
 

@@ -118,6 +118,14 @@ export class IvfIndex implements VectorIndex {
     return this.locations().has(offset);
   }
 
+  /**
+   * Resident bytes once every list is read: dim * 4 + 4 per stored entry (spill counts each copy)
+   * plus the centroids (lists a lazy load has not read yet are counted as if read).
+   */
+  get residentBytes(): number {
+    return this.storedVectors() * (this.dim * 4 + 4) + this.quantizer.residentBytes;
+  }
+
   /** Vectors stored per list (for diagnostics and balance checks). */
   listSizes(): Uint32Array {
     return Uint32Array.from(this.lists, (l) => l.size);

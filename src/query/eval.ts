@@ -122,11 +122,21 @@ async function runPass(index: PlanIndex, qs: Float32Array[], k: number, opts: { 
 const round = (x: number, d = 4) => Math.round(x * 10 ** d) / 10 ** d;
 
 /**
+ * Resident bytes of an index that reports them (`residentBytes`: Flat, IVF-Flat and the compressed
+ * kinds; also through a DeltaIndex's `base`), else undefined (HNSW, pgvector).
+ */
+function residentBytesOf(index: unknown): number | undefined {
+  const own = (index as { residentBytes?: number }).residentBytes;
+  return own ?? (index as { base?: { residentBytes?: number } }).base?.residentBytes;
+}
+
+/**
  * Evaluates exact search and every setting of each evaluated kind (IVF, HNSW, …) on the collection's pairs, per direction.
  * Latency is timed on a pass with k = max(ks); hit@k uses a second, untimed pass with
  * k = max(hitKs) when that is larger (for HNSW that pass searches with ef >= k, so its hit@k is
  * measured at a larger ef than the row's). Cost per query (`scanned_frac`) is the mean fraction of
- * the target modality's vectors scored; it is left out where the index does not report it (HNSW). Throws INVALID_ARGUMENT when there are no pairs.
+ * the target modality's vectors scored; it is left out where the index does not report it (HNSW).
+ * `bytes_per_vector`: the index's resident bytes per vector, where it reports them (not HNSW). Throws INVALID_ARGUMENT when there are no pairs.
  */
 export async function evaluate(data: EvalData, cfg: EvalConfig): Promise<EvalReport> {
   if (data.pairs.image.length === 0) {
@@ -152,6 +162,8 @@ export async function evaluate(data: EvalData, cfg: EvalConfig): Promise<EvalRep
       row.ms_p50 = round(percentile(pass.ms, 50));
       row.ms_p99 = round(percentile(pass.ms, 99));
       if (pass.scanned !== undefined) row.scanned_frac = round(pass.scanned / Math.max(1, qs.length) / Math.max(1, n));
+      const resident = residentBytesOf(index);
+      if (resident !== undefined && n > 0) row.bytes_per_vector = round(resident / n, 1);
       if (exact) {
         row["recall_vs_exact@10"] = round(recallVsExact(pass.ranked, exact.ranked, 10));
         row.speedup = round(percentile(exact.ms, 50) / Math.max(row.ms_p50, 1e-6), 2);
