@@ -5,49 +5,19 @@ import Database from "better-sqlite3";
 import { ClipdbError } from "../core/errors.js";
 import type { Modality } from "../core/types.js";
 import { VectorBlocks } from "./blocks.js";
-import { COLS, type Row, checkBatch, toRecord } from "./records.js";
+import { checkBatch, toRecord } from "./records.js";
 import { checkWhere, sqliteWhere, type WhereFilter } from "./where.js";
 import { DEFAULT_BLOCK_SIZE, MIGRATIONS, SCHEMA_VERSION, checkHeader, migrate } from "./schema.js";
-import { SQLITE_KEYWORD_SQL, sqliteMatch } from "./fts.js";
+import { sqliteMatch } from "./fts.js";
 import { DB_FILE, type Db, translateSqliteError } from "./sqlite.js";
 import type { ItemRecord, NewItem, Pair, StoreOpenOptions, VerifyReport } from "./types.js";
 import { verifyStore } from "./verify.js";
+import { type Change, type StoreChanges, CHANGE_LOG_KEEP, emptyChange, u32Blob, u32Of } from "./changelog.js";
+import { type Statements, prepareStatements } from "./sqlite-statements.js";
+
+export { CHANGE_LOG_KEEP, type StoreChanges };
 
 const MAX_OFFSET = 0xffffffff;
-
-/** What one write transaction changed, as logged in `changes`. */
-interface Change {
-  lo: number;
-  hi: number;
-  added: { image: number; text: number };
-  removed: { image: number[]; text: number[] };
-}
-
-function emptyChange(): Change {
-  return { lo: 0, hi: 0, added: { image: 0, text: 0 }, removed: { image: [], text: [] } };
-}
-
-/** u32 little-endian blob of offsets, or null when there are none. */
-const u32Blob = (xs: number[]): Buffer | null => (xs.length ? Buffer.from(Uint32Array.from(xs).buffer) : null);
-
-/** The offsets of a u32 blob (a copy). */
-const u32Of = (b: Buffer | null): Uint32Array => (b ? new Uint32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.length)) : new Uint32Array(0));
-
-/**
- * Generations of change log kept (one small row each). A reader further behind than this
- * reconciles in full (compares offsets) instead of replaying, which is slower but just as correct.
- */
-export const CHANGE_LOG_KEEP = 100_000;
-
-/** What the commits after a generation did, as returned by `Store.changesSince`. */
-export interface StoreChanges {
-  /** The generation these changes bring a reader to. */
-  to: number;
-  /** Offsets added since and still live, ascending, by modality. */
-  added: { image: Uint32Array; text: Uint32Array };
-  /** Offsets removed since, by modality (some may never have been seen by the reader). */
-  removed: { image: Uint32Array; text: Uint32Array };
-}
 
 /**
  * The durable records of one collection: items, caption pairs, vectors, model, settings, in one
@@ -71,7 +41,7 @@ export class Store {
 
   private readonly db: Db;
   private blocks: VectorBlocks | undefined;
-  private readonly st;
+  private readonly st: Statements;
   private readonly whereCache = new Map<string, Database.Statement<unknown[], number>>();
   /** The change the current write transaction makes, recorded in `changes` when it bumps. */
   private change = emptyChange();
@@ -84,67 +54,7 @@ export class Store {
     this.readonly = readonly_;
     const metaGet = db.prepare<[string], unknown>("SELECT value FROM meta WHERE key = ?").pluck();
     this.blockSize = Number(metaGet.get("block_size"));
-    this.st = {
-      metaGet,
-      metaPut: db.prepare<[string, string]>("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)"),
-      metaPutInt: db.prepare<[string, number]>("INSERT OR REPLACE INTO meta (key, value) VALUES (?, CAST(? AS INTEGER))"),
-      bump: db.prepare("UPDATE meta SET value = value + 1 WHERE key = 'generation'"),
-      keyword: db.prepare<[string, number], [number, number]>(SQLITE_KEYWORD_SQL).raw(),
-      insertItem: db.prepare<[number, string, string, string | null, string | null, string, string | null, string]>(
-        `INSERT INTO items (${COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-      ),
-      byId: db.prepare<[string], Row>(`SELECT ${COLS} FROM items WHERE id = ?`).raw(),
-      byOffset: db.prepare<[number], Row>(`SELECT ${COLS} FROM items WHERE offset = ?`).raw(),
-      byOffsets: db.prepare<[string], Row>(`SELECT ${COLS} FROM items WHERE offset IN (SELECT value FROM json_each(?))`).raw(),
-      byHash: db.prepare<[string], Row>(`SELECT ${COLS} FROM items WHERE hash = ? ORDER BY offset`).raw(),
-      bySource: db.prepare<[string], Row>(`SELECT ${COLS} FROM items WHERE source = ? ORDER BY offset`).raw(),
-      modalityOf: db.prepare<[string], Modality>("SELECT modality FROM items WHERE id = ?").pluck(),
-      deleteItem: db.prepare<[number]>("DELETE FROM items WHERE offset = ?"),
-      anyLive: db.prepare<[number, number], number>("SELECT EXISTS (SELECT 1 FROM items WHERE offset BETWEEN ? AND ?)").pluck(),
-      liveAll: db.prepare<[number], number>("SELECT offset FROM items WHERE offset >= ? ORDER BY offset").pluck(),
-      liveOf: db.prepare<[string, number], number>("SELECT offset FROM items WHERE modality = ? AND offset >= ? ORDER BY offset").pluck(),
-      insertPair: db.prepare<[string, string]>("INSERT OR IGNORE INTO pairs (image_id, text_id) VALUES (?, ?)"),
-      paired: db
-        .prepare<[string, string], string>(
-          `SELECT other FROM (
-             SELECT p.text_id AS other, i.offset AS o FROM pairs p JOIN items i ON i.id = p.text_id WHERE p.image_id = ?
-             UNION ALL
-             SELECT p.image_id, i.offset FROM pairs p JOIN items i ON i.id = p.image_id WHERE p.text_id = ?
-           ) ORDER BY o`,
-        )
-        .pluck(),
-      allPairs: db
-        .prepare<[], [number, number]>(
-          "SELECT a.offset, b.offset FROM pairs p JOIN items a ON a.id = p.image_id JOIN items b ON b.id = p.text_id ORDER BY a.offset, b.offset",
-        )
-        .raw(),
-      countByModality: db.prepare<[], [Modality, number]>("SELECT modality, count(*) FROM items GROUP BY modality").raw(),
-      countPairs: db.prepare<[], number>("SELECT count(*) FROM pairs").pluck(),
-      sources: db
-        .prepare<[{ prefix: string | null }], { id: string; source: string; hash: string | null }>(
-          "SELECT id, source, hash FROM items WHERE source IS NOT NULL AND (@prefix IS NULL OR substr(source, 1, length(@prefix)) = @prefix) ORDER BY source, offset",
-        ),
-      settingGet: db.prepare<[string], string>("SELECT value FROM settings WHERE key = ?").pluck(),
-      settingPut: db.prepare<[string, string]>("INSERT OR REPLACE INTO settings (key, value) VALUES (?, ?)"),
-      settingDel: db.prepare<[string]>("DELETE FROM settings WHERE key = ?"),
-      blobGet: db.prepare<[string], Buffer>("SELECT data FROM blobs WHERE key = ?").pluck(),
-      blobPut: db.prepare<[string, Buffer]>("INSERT OR REPLACE INTO blobs (key, data) VALUES (?, ?)"),
-      insertChange: db.prepare<[number, number, number, number, number, Buffer | null, Buffer | null]>(
-        "INSERT OR REPLACE INTO changes (generation, added_lo, added_hi, added_image, added_text, removed_image, removed_text) VALUES (?, ?, ?, ?, ?, ?, ?)",
-      ),
-      pruneChanges: db.prepare<[number]>("DELETE FROM changes WHERE generation <= ?"),
-      changesFrom: db
-        .prepare<[number], [number, number, number, Buffer | null, Buffer | null]>("SELECT generation, added_lo, added_hi, removed_image, removed_text FROM changes WHERE generation > ? ORDER BY generation")
-        .raw(),
-      changeCount: db
-        .prepare<[number], [number, number | null, number | null, number | null]>(
-          `SELECT count(*), min(generation), sum(added_image + coalesce(length(removed_image), 0) / 4), sum(added_text + coalesce(length(removed_text), 0) / 4)
-           FROM changes WHERE generation > ?`,
-        )
-        .raw(),
-      idOffsetModality: db.prepare<[string], [number, Modality]>("SELECT offset, modality FROM items WHERE id = ?").raw(),
-      liveIn: db.prepare<[number, number], [number, Modality]>("SELECT offset, modality FROM items WHERE offset >= ? AND offset < ? ORDER BY offset").raw(),
-    };
+    this.st = prepareStatements(db, metaGet);
   }
 
   /**
