@@ -23,6 +23,13 @@ module.exports = {
     forbid("server", ["cli", "store", "index", "embed"], "server talks to collection (or query) only"),
     forbid("cli", ["store", "index", "embed"], "cli talks to collection (or query) only; it may start the server (clipdb serve)"),
     {
+      name: "web-talks-http-only",
+      comment: "the web UI reaches clipdb over HTTP only: it imports nothing of src/ (nor tests, benches or scripts)",
+      severity: "error",
+      from: { path: "^web/" },
+      to: { path: "^(src|test|bench|scripts)/" },
+    },
+    {
       name: "no-circular",
       severity: "error",
       from: {},

@@ -70,7 +70,7 @@ interface Query {
 }
 
 function queriesOf(caps: string[]): Query[] {
-  const words = caps.map((c) => c.toLowerCase().match(/[a-z]+/g) ?? []);
+  const words = caps.map((c): string[] => c.toLowerCase().match(/[a-z]+/g) ?? []);
   const df = new Map<string, number>();
   for (const ws of words) for (const w of new Set(ws)) df.set(w, (df.get(w) ?? 0) + 1);
   const picks: { target: number; word: string }[] = [];

@@ -40,7 +40,7 @@ export interface PgServer {
 export async function servePglite(opts: PgServeOptions = {}): Promise<PgServer> {
   const { PGlite } = await import("@electric-sql/pglite");
   const { PGLiteSocketServer } = await import("@electric-sql/pglite-socket");
-  const extensions = opts.vector === false ? {} : { vector: (await import("@electric-sql/pglite-pgvector")).vector };
+  const extensions: Record<string, Awaited<typeof import("@electric-sql/pglite-pgvector")>["vector"]> = opts.vector === false ? {} : { vector: (await import("@electric-sql/pglite-pgvector")).vector };
   const db = await PGlite.create({ dataDir: opts.dir ? path.resolve(opts.dir) : undefined, extensions });
   const host = opts.host ?? "127.0.0.1";
   const server = new PGLiteSocketServer({ db, host, port: opts.port ?? 5499, maxConnections: opts.maxConnections ?? 4 });

@@ -56,7 +56,7 @@ describe("compressed IVF kinds in a collection", () => {
     await col.addVectors({ vectors: xs.subarray(N * DIM), dim: DIM, ids: ids(200, N), modality: "image" });
     const fresh = xs.slice((N + 5) * DIM, (N + 6) * DIM);
     expect((await col.search({ vector: fresh }, { k: 1, index: "ivf-pq", nprobe: 4 })).results[0].id).toBe(`v${N + 5}`);
-    expect(await col.compactIndexes(true)).toEqual(["ivf-pq:image"]);
+    expect(await col.compactIndexes()).toEqual(["ivf-pq:image"]);
     expect((await col.search({ vector: fresh }, { k: 1, index: "ivf-pq", nprobe: 4 })).results[0].id).toBe(`v${N + 5}`);
     const st = await col.indexStatus();
     expect(st).toMatchObject([{ type: "ivf-pq", size: N + 200, pending: 0 }]);

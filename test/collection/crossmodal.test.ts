@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseNpy } from "../../src/core/npy.js";
-import { Collection } from "../../src/collection/index.js";
+import { Collection, rowsOf } from "../../src/collection/index.js";
 import { parseSpec } from "../../src/index/index.js";
 
 const DATA = resolve(__dirname, "../../../shared/data/flickr30k-clip-l14-500");
@@ -60,8 +60,8 @@ describe("IVF builds with query-aware lists", () => {
     expect(aware.notes.join(" ")).toMatch(/IVF16,Flat,route=query/);
     const plain = await col.evaluate({ indexes: ["exact", "ivf"], nprobes: [4], directions: ["t2i"] }, { nlist: 16, route: "none" });
     expect(plain.notes.join(" ")).toMatch(/IVF16,Flat\)/);
-    const a = aware.t2i!.ivf[0];
-    const p = plain.t2i!.ivf[0];
+    const a = rowsOf(aware.t2i!, "ivf")[0];
+    const p = rowsOf(plain.t2i!, "ivf")[0];
     // Measured at nprobe 4 (default k-means seed): recall_vs_exact@10 / scanned_frac, query-aware
     // .843 / .256, plain .780 / .291: better recall for less cost.
     expect(a["recall_vs_exact@10"]).toBeGreaterThan(p["recall_vs_exact@10"] + 0.03);
