@@ -1,6 +1,6 @@
 import { ClipdbError } from "../core/errors.js";
 import type { Modality } from "../core/types.js";
-import { FlatIndex, IvfIndex, crossModalCentroids, formatSpec, type BaseIndex } from "../index/index.js";
+import { FlatIndex, IvfIndex, formatSpec, type BaseIndex } from "../index/index.js";
 import type { CollectionStore } from "../store/index.js";
 import type { BuildOptions } from "./kind-types.js";
 import { countOf } from "./lazy-flat.js";
@@ -32,13 +32,9 @@ export const ivfLocal: LocalKind = {
     const nlist = Math.min(opts.nlist ?? defaultNlist(offsets.length), offsets.length);
     const spill = opts.spill ?? 1;
     const route = await routeFor(store, opts, modality);
-    const quantizer = new FlatIndex(dim);
-    if (route === "query") {
-      const queries = (await store.vectors(modality === "image" ? "text" : "image")).xs;
-      quantizer.add(Uint32Array.from({ length: nlist }, (_, i) => i), crossModalCentroids(xs, queries, dim, nlist));
-    }
-    const ivf = new IvfIndex({ dim, nlist, quantizer, spill });
-    if (route === "none") ivf.train(await trainingSet(store, modality, opts.trainOn ?? "self", xs));
+    const ivf = new IvfIndex({ dim, nlist, quantizer: new FlatIndex(dim), spill });
+    if (route === "query") ivf.train(xs, { queries: (await store.vectors(modality === "image" ? "text" : "image")).xs });
+    else ivf.train(await trainingSet(store, modality, opts.trainOn ?? "self", xs));
     const idx = ivf as unknown as BaseIndex;
     idx.add(offsets, xs);
     return { idx, spec: formatSpec({ type: "ivf", nlist, spill, route }) };

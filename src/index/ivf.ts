@@ -11,6 +11,7 @@ import { writeAtomic } from "./fileio.js";
 import { FlatIndex } from "./flat.js";
 import { openIvf, pendingCloser, writeIvf, type PendingLists } from "./ivffile.js";
 import { kmeans, type KMeansOptions } from "./kmeans.js";
+import { crossModalCentroids, type CrossModalOptions } from "./xmodal.js";
 
 /** Options of an IvfIndex. */
 export interface IvfOptions {
@@ -66,6 +67,8 @@ export class IvfIndex implements VectorIndex {
   readonly nlist: number;
   readonly spill: number;
   readonly quantizer: FlatIndex;
+  /** How the lists were trained: "none" (k-means) or "query" (`train(xs, { queries })`); saved in the file. */
+  route: "none" | "query" = "none";
   /** Default lists probed per query (see IvfOptions.nprobe). */
   nprobe: number;
   private readonly kmeansOpts: KMeansOptions;
@@ -132,14 +135,30 @@ export class IvfIndex implements VectorIndex {
   }
 
   /**
-   * Trains the quantizer with k-means on `xs` (n * dim, n >= nlist). Allowed while the index is
-   * empty (it replaces earlier centroids); a non-empty index is refused (INVALID_ARGUMENT).
+   * Trains the quantizer on `xs` (n * dim, n >= nlist). Allowed while the index is empty (it
+   * replaces earlier centroids); a non-empty index is refused (INVALID_ARGUMENT).
+   * - Default: spherical k-means on `xs` (route "none").
+   * - `opts.queries` (m * dim): query-aware lists for queries of another distribution, as Faiss's
+   *   `train_with_queries` (route "query"; see `crossModalCentroids`, with `opts.crossModal`).
+   *   Better recall for cross-modal queries (text over images) at the same nprobe, at the cost of
+   *   scoring the vectors against the queries once.
+   * The route is kept in the file header, so a reopened index knows how it was trained.
    */
-  train(xs: Float32Array): void {
+  train(xs: Float32Array, opts: { queries?: Float32Array; crossModal?: CrossModalOptions } = {}): void {
     checkTrain(xs, this.dim);
     if (this.count > 0) throw new ClipdbError("INVALID_ARGUMENT", { name: "train", reason: "the IVF index already holds vectors", hint: "Create a new index to retrain." });
+    const ids = Uint32Array.from({ length: this.nlist }, (_, i) => i);
+    if (opts.queries) {
+      const centroids = crossModalCentroids(xs, opts.queries, this.dim, this.nlist, { kmeans: this.kmeansOpts, ...opts.crossModal });
+      this.quantizer.remove(ids);
+      this.quantizer.add(ids, centroids);
+      this.route = "query";
+      return;
+    }
     const { centroids } = kmeans(xs, this.dim, this.nlist, { threads: this.threads, ...this.kmeansOpts });
-    this.quantizer.add(Uint32Array.from({ length: this.nlist }, (_, i) => i), centroids);
+    this.quantizer.remove(ids);
+    this.quantizer.add(ids, centroids);
+    this.route = "none";
   }
 
   /**
@@ -213,7 +232,7 @@ export class IvfIndex implements VectorIndex {
   /** Writes the index to one file atomically (format: see ivffile.ts). Reads any lists still on disk first. */
   async save(path: string): Promise<void> {
     this.loadAll();
-    const h = { dim: this.dim, nlist: this.nlist, spill: this.spill, nprobe: this.nprobe, count: this.count };
+    const h = { dim: this.dim, nlist: this.nlist, spill: this.spill, nprobe: this.nprobe, count: this.count, route: this.route };
     await writeAtomic(path, (w) => writeIvf(w, h, this.quantizer, this.lists));
   }
 
@@ -228,8 +247,9 @@ export class IvfIndex implements VectorIndex {
   static async load(path: string, opts: IvfLoadOptions = {}): Promise<IvfIndex> {
     const { lazy = true, ...rest } = opts;
     const f = openIvf(path);
-    const { dim, nlist, spill, nprobe, count } = f.header;
+    const { dim, nlist, spill, nprobe, count, route } = f.header;
     const idx = new IvfIndex({ dim, nlist, spill, nprobe, quantizer: f.quantizer, ...rest });
+    idx.route = route;
     idx.lists = f.lists;
     idx.count = count;
     idx.pending = f.pending.done ? null : f.pending;

@@ -26,6 +26,12 @@ export interface IvfHeader {
   spill: number;
   nprobe: number;
   count: number;
+  /**
+   * How the lists were trained: "none" (k-means on the vectors) or "query" (query-aware lists,
+   * `train(xs, { queries })`). Stored as the header's 7th field (0 or 1); files written before it
+   * existed hold 0 there, so they read as "none".
+   */
+  route: "none" | "query";
 }
 
 /** Writes an IVF file (see the module TSDoc) through `w`; `lists` must be fully loaded. */
@@ -40,7 +46,7 @@ export function writeIvf(w: FileWriter, h: IvfHeader, quantizer: FlatIndex, list
   for (const l of lists) w.write(l.offsets.subarray(0, l.size));
   const metaCrc = w.crc;
   for (const l of lists) w.write(l.data.subarray(0, l.size * h.dim));
-  w.writeAt(encodeHeader(MAGIC, VERSION, [h.dim, h.nlist, h.spill, h.nprobe, h.count, metaCrc]), 0);
+  w.writeAt(encodeHeader(MAGIC, VERSION, [h.dim, h.nlist, h.spill, h.nprobe, h.count, metaCrc, h.route === "query" ? 1 : 0]), 0);
 }
 
 /** An opened IVF file: header, quantizer, lists (offsets loaded, vectors pending) and the reader. */
@@ -55,7 +61,8 @@ export interface OpenedIvf {
 export function openIvf(path: string): OpenedIvf {
   const r = new FileReader(path);
   try {
-    const [dim, nlist, spill, nprobe, count, metaCrc] = decodeHeader(r.bytes(HEADER_BYTES, "header"), path, MAGIC, VERSION);
+    const [dim, nlist, spill, nprobe, count, metaCrc, routeCode] = decodeHeader(r.bytes(HEADER_BYTES, "header"), path, MAGIC, VERSION);
+    if (routeCode > 1) throw corrupt(path, `unknown list route ${routeCode}`);
     if (dim < 1 || nlist < 1 || spill < 1 || spill > nlist || nprobe < 1) throw corrupt(path, `invalid parameters (dim ${dim}, nlist ${nlist}, spill ${spill})`);
     const quantizer = FlatIndex.readSection(r);
     if (quantizer.dim !== dim || (quantizer.size !== 0 && quantizer.size !== nlist)) throw corrupt(path, "quantizer does not match the header");
@@ -83,7 +90,7 @@ export function openIvf(path: string): OpenedIvf {
       at += s;
       return b;
     });
-    return { header: { dim, nlist, spill, nprobe, count }, quantizer, lists, pending: new PendingLists(r, pos, crcs, dim) };
+    return { header: { dim, nlist, spill, nprobe, count, route: routeCode === 1 ? "query" : "none" }, quantizer, lists, pending: new PendingLists(r, pos, crcs, dim) };
   } catch (e) {
     r.close();
     throw e;

@@ -42,7 +42,13 @@ export const ivfKind: SpecKind<IvfSpec> = {
   },
   format: (spec) => `IVF${spec.nlist},Flat${spec.spill && spec.spill > 1 ? `,spill${spec.spill}` : ""}${spec.route === "query" ? ",route=query" : ""}`,
   create: (s, dim) => new IvfIndex({ dim, nlist: s.nlist, spill: s.spill, quantizer: new FlatIndex(dim) }),
-  specOf: (index) => (index instanceof IvfIndex ? (index.spill > 1 ? { type: "ivf", nlist: index.nlist, spill: index.spill } : { type: "ivf", nlist: index.nlist }) : undefined),
+  specOf: (index) => {
+    if (!(index instanceof IvfIndex)) return undefined;
+    const spec: IvfSpec = { type: "ivf", nlist: index.nlist };
+    if (index.spill > 1) spec.spill = index.spill;
+    if (index.route === "query") spec.route = "query";
+    return spec;
+  },
   magic: { head: "CLIP_IVF" },
   load: (path) => IvfIndex.load(path),
   check: (path) => openIvf(path).pending.close(),

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { parseNpy } from "../../src/core/npy.js";
-import { FlatIndex, IvfIndex, crossModalCentroids, formatSpec, kmeans, parseSpec } from "../../src/index/index.js";
+import { FlatIndex, IvfIndex, crossModalCentroids, formatSpec, kmeans, parseSpec, specOf } from "../../src/index/index.js";
 
 const DATA = resolve(__dirname, "../../../shared/data/flickr30k-clip-l14-500");
 const img = parseNpy(readFileSync(join(DATA, "image.npy")));
@@ -96,6 +96,36 @@ describe("query-aware IVF lists for cross-modal search", () => {
         expect(Array.from(b.offsets)).toEqual(Array.from(a.offsets));
         expect(b.scanned).toBe(a.scanned);
       }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("train(xs, { queries }) is the query-aware training, and the route survives save and load", async () => {
+    const { mkdtempSync, rmSync } = await import("node:fs");
+    const { tmpdir } = await import("node:os");
+    const dir = mkdtempSync(join(tmpdir(), "clipdb-xmodal-"));
+    try {
+      const viaTrain = new IvfIndex({ dim, nlist: 16, quantizer: new FlatIndex(dim), kmeans: { seed: 2 } });
+      viaTrain.train(img.data, { queries: txt.data });
+      viaTrain.add(all, img.data);
+      expect(viaTrain.route).toBe("query");
+      expect(formatSpec(specOf(viaTrain as never))).toBe("IVF16,Flat,route=query");
+      // The same lists as centroids computed by hand and given as the quantizer.
+      const byHand = ivfWith(img.data, 16, 2, crossModalCentroids(img.data, txt.data, dim, 16, { kmeans: { seed: 2 } }));
+      expect(Array.from(viaTrain.listSizes())).toEqual(Array.from(byHand.listSizes()));
+      await viaTrain.save(join(dir, "q.idx"));
+      const back = await IvfIndex.load(join(dir, "q.idx"));
+      expect(back.route).toBe("query");
+      expect(formatSpec(specOf(back as never))).toBe("IVF16,Flat,route=query");
+      // Plain training is route "none", also after a reload, and retraining an empty index switches it.
+      const plain = new IvfIndex({ dim, nlist: 16, quantizer: new FlatIndex(dim), kmeans: { seed: 2 } });
+      plain.train(img.data, { queries: txt.data });
+      plain.train(img.data);
+      expect(plain.route).toBe("none");
+      plain.add(all, img.data);
+      await plain.save(join(dir, "p.idx"));
+      expect((await IvfIndex.load(join(dir, "p.idx"))).route).toBe("none");
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
