@@ -237,8 +237,19 @@ if (systems.has("clipdb-hnsw")) {
 // LanceDB is this benchmark's peer only. It is not a devDependency: the registry does not serve
 // 0.37.1's builds for every platform its package lists, so `npm ci` refuses a lock that holds it.
 // Install it for a run with: npm install --no-save @lancedb/lancedb@0.37.1 apache-arrow@18
+// The module is named through a variable so that `npm run lint` (which type-checks benches on a
+// clean install, without the peer) does not compile bench/lib/lance.ts; LancePeer is its surface.
+/** What bench/lib/lance.ts exports (its table is LanceDB's Table, opaque here). */
+interface LancePeer {
+  lanceTable(dir: string, xs: Float32Array, dim: number): Promise<unknown>;
+  lanceIvf(t: unknown, nlist: number): Promise<void>;
+  lanceIvfPq(t: unknown, nlist: number, m: number): Promise<void>;
+  lanceSearch(t: unknown, q: Float32Array, k: number, nprobes?: number): Promise<number[]>;
+  lanceSearchRefine(t: unknown, q: Float32Array, k: number, nprobes: number, refine: number): Promise<number[]>;
+}
+const LANCE_MODULE = "./lib/lance.js";
 const lance = systems.has("lancedb-flat") || systems.has("lancedb-ivf") || systems.has("lancedb-ivf-pq")
-  ? await import("./lib/lance.js").catch(() => {
+  ? await (import(LANCE_MODULE) as Promise<LancePeer>).catch(() => {
       console.error("LanceDB rows skipped: run `npm install --no-save @lancedb/lancedb@0.37.1 apache-arrow@18` first.");
       return undefined;
     })
