@@ -13,8 +13,8 @@ const MODALITIES: Modality[] = ["image", "text"];
 
 /**
  * One modality's search on the Postgres server: exact (`ORDER BY embedding <#> q`), or through
- * its pgvector HNSW or IVFFlat index. Filters travel as `candidates` and `exclude` (SQL), not as
- * the `allow` callback, which only in-memory indexes can call.
+ * its pgvector HNSW or IVFFlat index. A filter travels as its list and excluded offset (SQL); a
+ * filter with predicates, which only in-memory indexes can call, is refused (the planner makes none).
  */
 class RemoteIndex implements PlanIndex {
   size = 0;
@@ -39,8 +39,10 @@ class RemoteIndex implements PlanIndex {
    * `scanned`; pgvector's index scans do not say how many they score, so they report none.
    */
   async search(q: Float32Array, k: number, opts: SearchOptions = {}): Promise<Hits> {
-    const hits: Hits = await this.store.searchVectors(q, k, { modality: this.modality, index: this.kind, ef: opts.ef, probes: opts.nprobe, candidates: opts.candidates, exclude: opts.exclude });
-    if (this.kind === "exact") hits.scanned = opts.candidates?.length ?? this.size;
+    const f = opts.filter;
+    if (f && !f.pushable) throw new ClipdbError("INTERNAL", { reason: "a filter with predicates reached a Postgres search; only lists and an excluded offset can be sent as SQL" });
+    const hits: Hits = await this.store.searchVectors(q, k, { modality: this.modality, index: this.kind, ef: opts.ef, probes: opts.nprobe, candidates: f?.list, exclude: f?.excluded });
+    if (this.kind === "exact") hits.scanned = f?.list?.length ?? this.size;
     return hits;
   }
 }

@@ -4,3 +4,4 @@ export * from "./topk.js";
 export * from "./types.js";
 export * from "./npy.js";
 export * from "./testpoint.js";
+export * from "./filter.js";

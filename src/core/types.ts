@@ -1,3 +1,4 @@
+import type { OffsetFilter } from "./filter.js";
 import type { Hits } from "./topk.js";
 
 /** What an item is. */
@@ -10,20 +11,11 @@ export interface SearchOptions {
   /** HNSW: candidate list size per query; default 64 (at least k); higher is slower and more exact. */
   ef?: number;
   /**
-   * Keeps only offsets for which it returns true. When few candidates pass, indexes fall back to an
-   * exact scan over them, so exactly min(k, candidates) results come back.
+   * Which offsets may come back (see OffsetFilter): a known list (a metadata filter's offsets), and
+   * predicates (tombstones, the query item). Absent: every offset. When few pass, indexes fall back
+   * to an exact scan over them, so exactly min(k, allowed) results come back.
    */
-  allow?: (offset: number) => boolean;
-  /**
-   * Optional list of all allowed offsets, when the caller knows it (it is the fast path for a
-   * selective filter: scanned exactly instead of probing). Must agree with `allow`.
-   */
-  candidates?: Uint32Array;
-  /**
-   * An offset to leave out (the query item itself), also given to `allow`. In-memory indexes
-   * apply `allow`; a store that searches on its server applies `candidates` and `exclude`.
-   */
-  exclude?: number;
+  filter?: OffsetFilter;
 }
 
 /**

@@ -5,6 +5,7 @@
  * delta only, never the base's lists or graph, and nothing is written to the base file until a
  * compaction folds the delta in (Lance's and Milvus's growing segment, LSM-style).
  */
+import { OffsetFilter } from "../core/filter.js";
 import { TopK, type Hits } from "../core/topk.js";
 import type { SearchOptions, VectorIndex } from "../core/types.js";
 import { checkBatch, checkK, checkOffsets, checkQuery, noHits } from "./checks.js";
@@ -88,12 +89,12 @@ export class DeltaIndex implements VectorIndex {
     checkQuery(q, this.dim);
     if (k === 0 || this.size === 0) return noHits();
     const tombs = this.tombs;
-    const userAllow = opts.allow;
-    let allow = userAllow;
-    if (tombs.size) allow = userAllow ? (o) => !tombs.has(o) && userAllow(o) : (o) => !tombs.has(o);
-    const base = this.base.size - tombs.size > 0 ? this.base.search(q, k, { ...opts, allow }) : noHits();
+    const f = opts.filter;
+    const live = (o: number) => !tombs.has(o);
+    const baseFilter = tombs.size ? (f ? f.and(live) : OffsetFilter.where(live)) : f;
+    const base = this.base.size - tombs.size > 0 ? this.base.search(q, k, { ...opts, filter: baseFilter }) : noHits();
     if (this.delta.size === 0) return base;
-    const delta = this.delta.search(q, k, { allow: userAllow, candidates: opts.candidates });
+    const delta = this.delta.search(q, k, { filter: f });
     const top = new TopK(k);
     for (let i = 0; i < base.offsets.length; i++) top.push(base.offsets[i], base.scores[i]);
     for (let i = 0; i < delta.offsets.length; i++) top.push(delta.offsets[i], delta.scores[i]);

@@ -113,9 +113,9 @@ export class FlatIndex implements VectorIndex {
 
   /**
    * Exact top-k by inner product, best first, ties by smaller offset; `scanned` = vectors scored.
-   * Filters: with `candidates` (and no `allow`, or candidates at most n/4) only those rows are
-   * gathered and scanned; otherwise the whole index is scanned with `allow` applied (see
-   * `scanBlock`: over-fetch, then a gather of the allowed rows when few pass). Either way exactly
+   * Filters (`opts.filter`): with a list of at most n/4 offsets only those rows are gathered and
+   * scanned; otherwise the whole index is scanned with the filter applied (see `scanBlock`:
+   * over-fetch, then a gather of the allowed rows when few pass). Either way exactly
    * min(k, allowed) results come back.
    */
   search(q: Float32Array, k: number, opts: SearchOptions = {}): Hits {
@@ -123,17 +123,12 @@ export class FlatIndex implements VectorIndex {
     const qq = checkQuery(q, this.dim);
     if (k === 0 || this.size === 0) return noHits();
     const top = new TopK(Math.min(k, this.size));
-    const { candidates } = opts;
-    let allow = opts.allow;
+    const f = opts.filter;
     let scanned: number;
-    if (candidates && (!allow || candidates.length <= this.size / 4)) {
-      scanned = this.scanCandidates(qq, top, candidates, allow);
+    if (f?.list && f.list.length <= this.size / 4) {
+      scanned = this.scanCandidates(qq, top, f.list, f.tests ? (o) => f.test(o) : undefined);
     } else {
-      if (candidates && !allow) {
-        const set = new Set(candidates);
-        allow = (o) => set.has(o);
-      }
-      scanned = this.block.scan(qq, top, { allow, threads: this.scanThreads(this.size) });
+      scanned = this.block.scan(qq, top, { allow: f && ((o) => f.has(o)), threads: this.scanThreads(this.size) });
     }
     return { ...top.result(), scanned };
   }

@@ -7,7 +7,7 @@ import os from "node:os";
 import { ClipdbError } from "../core/errors.js";
 import { TopK, type Hits } from "../core/topk.js";
 import type { SearchOptions, VectorIndex } from "../core/types.js";
-import { checkBatch, checkK, checkOffsets, checkQuery, checkTrain, noHits, uniqueSorted } from "./checks.js";
+import { checkBatch, checkK, checkOffsets, checkQuery, checkTrain, noHits } from "./checks.js";
 import { CodeBlock } from "./codeblock.js";
 import type { Codec } from "./codec.js";
 import { kindCode, makeCodec, readBlocks, renumber, writeBlocks } from "./codedfile.js";
@@ -150,33 +150,28 @@ export class CompressedFlatIndex implements VectorIndex {
 
   /**
    * Exact top-k by inner product, best first, ties by smaller offset. `scanned`: codes scored
-   * (a growing SQ8 scan counts every pass). Filters: `candidates` (up to n/4, or without `allow`)
-   * are scored in float32 directly; otherwise `allow` is applied to the codes, and the scan grows
-   * until the bound holds over the allowed rows, so exactly min(k, allowed) come back.
+   * (a growing SQ8 scan counts every pass). Filters: a filter's list of up to n/4 offsets is scored
+   * in float32 directly; otherwise the filter is applied to the codes, and the scan grows until the
+   * bound holds over the allowed rows, so exactly min(k, allowed) come back.
    */
   search(q: Float32Array, k: number, opts: SearchOptions = {}): Hits {
     checkK(k);
     const qq = checkQuery(q, this.dim);
     if (k === 0 || this.size === 0) return noHits();
     const top = new TopK(Math.min(k, this.size));
-    const { candidates } = opts;
-    let allow = opts.allow;
-    if (candidates && (!allow || candidates.length <= this.size / 4)) {
+    const f = opts.filter;
+    if (f?.list && f.list.length <= this.size / 4) {
       const rowOf = this.rows();
       let n = 0;
-      for (const off of uniqueSorted(candidates)) {
+      for (const off of f.list) {
         const r = rowOf.get(off);
-        if (r === undefined || (allow && !allow(off))) continue;
+        if (r === undefined || !f.test(off)) continue;
         top.push(off, Math.fround(this.vf.dot(this.block.vids[r], qq)));
         n++;
       }
       return { ...top.result(), scanned: n };
     }
-    if (candidates) {
-      const set = new Set(candidates);
-      const a = allow;
-      allow = (o) => set.has(o) && (!a || a(o));
-    }
+    const allow = f && ((o: number) => f.has(o));
     const scanned = this.codec.kind === "sq8" ? this.searchSq8(qq, top, allow) : this.searchAll(qq, top, allow);
     return { ...top.result(), scanned };
   }

@@ -203,15 +203,9 @@ export class HnswIndex implements VectorIndex {
     checkPositive("ef", ef);
     if (k === 0 || this.size === 0) return noHits();
     const kk = Math.min(k, this.size);
-    const { candidates } = opts;
-    if (candidates && candidates.length <= ef * this.m) {
-      return this.vectors.search(qq, k, { candidates, allow: opts.allow });
-    }
-    let allow = opts.allow;
-    if (candidates && !allow) {
-      const set = new Set(candidates);
-      allow = (o) => set.has(o);
-    }
+    const f = opts.filter;
+    if (f?.list && f.list.length <= ef * this.m) return this.vectors.search(qq, k, { filter: f });
+    const allow = f && ((o: number) => f.has(o));
     const base = Math.max(kk, ef);
     if (!allow) return this.graphSearch(qq, kk, base);
     for (const factor of [4, 16]) {
@@ -220,7 +214,7 @@ export class HnswIndex implements VectorIndex {
       if (hits.offsets.length === kk) return hits;
       if (wanted === this.size) break;
     }
-    return this.vectors.search(qq, k, { allow });
+    return this.vectors.search(qq, k, { filter: f });
   }
 
   /** One usearch query for `wanted` results; keeps the best `kk` allowed, ties by offset. */

@@ -207,16 +207,12 @@ export class IvfIndex implements VectorIndex {
     checkPositive("nprobe", nprobe);
     if (k === 0 || this.count === 0) return noHits();
     const top = new TopK(Math.min(k, this.count));
-    const { candidates } = opts;
-    if (candidates && candidates.length <= (nprobe * this.storedVectors()) / this.nlist) {
-      const scanned = this.scanCandidates(qq, top, candidates, opts.allow);
+    const f = opts.filter;
+    if (f?.list && f.list.length <= (nprobe * this.storedVectors()) / this.nlist) {
+      const scanned = this.scanCandidates(qq, top, f.list, f.tests ? (o) => f.test(o) : undefined);
       return { ...top.result(), scanned };
     }
-    let allow = opts.allow;
-    if (candidates && !allow) {
-      const set = new Set(candidates);
-      allow = (o) => set.has(o);
-    }
+    const allow = f && ((o: number) => f.has(o));
     const probe = this.quantizer.search(qq, nprobe).offsets;
     const seen = this.spill > 1 ? new Set<number>() : undefined;
     let scanned = 0;

@@ -7,7 +7,7 @@
 import { ClipdbError } from "../core/errors.js";
 import { TopK, type Hits } from "../core/topk.js";
 import type { SearchOptions, VectorIndex } from "../core/types.js";
-import { checkBatch, checkK, checkOffsets, checkPositive, checkQuery, checkTrain, noHits, uniqueSorted } from "./checks.js";
+import { checkBatch, checkK, checkOffsets, checkPositive, checkQuery, checkTrain, noHits } from "./checks.js";
 import { CodeBlock } from "./codeblock.js";
 import type { Codec, CodecKind, Prepared } from "./codec.js";
 import { kindCode, makeCodec, readBlocks, renumber, writeBlocks } from "./codedfile.js";
@@ -225,16 +225,11 @@ export class CompressedIvfIndex implements VectorIndex {
     if (!Number.isInteger(refine) || refine < 0) throw new ClipdbError("INVALID_ARGUMENT", { name: "refine", reason: `must be an integer >= 0, got ${refine}` });
     if (k === 0 || this.count === 0) return noHits();
     const top = new TopK(Math.min(k, this.count));
-    const { candidates } = opts;
-    let allow = opts.allow;
-    if (candidates && candidates.length <= (nprobe * this.count) / this.nlist) {
-      return { ...this.scoreOffsets(qq, top, uniqueSorted(candidates), allow).result(), scanned: candidates.length };
+    const f = opts.filter;
+    if (f?.list && f.list.length <= (nprobe * this.count) / this.nlist) {
+      return { ...this.scoreOffsets(qq, top, f.list, f.tests ? (o) => f.test(o) : undefined).result(), scanned: f.list.length };
     }
-    if (candidates) {
-      const set = new Set(candidates);
-      const a = allow;
-      allow = (o) => set.has(o) && (!a || a(o));
-    }
+    const allow = f && ((o: number) => f.has(o));
     const probe = this.quantizer.search(qq, nprobe);
     const p = this.codec.prepare(qq);
     const exact = refine === 0 && Number.isFinite(p.slack);

@@ -1,4 +1,5 @@
 import { ClipdbError } from "../core/errors.js";
+import { OffsetFilter } from "../core/filter.js";
 import type { Hits, Modality, SearchOptions, VectorIndex } from "../core/types.js";
 import { annNames } from "./kinds.js";
 
@@ -108,15 +109,8 @@ export async function runPlan(indexes: Map<Modality, ModalityIndexes>, p: PlanIn
     const { index, kind } = chooseIndex(set, modality, fallback ? "exact" : want, cands);
     if (index === set.flat) await set.flat.prepare?.(true);
     if (kind !== "exact") answered = kind;
-    const opts: SearchOptions = { nprobe: p.nprobe, ef: p.ef, exclude: p.exclude };
-    if (cands) {
-      const allowed = new Set(cands);
-      opts.allow = (o) => allowed.has(o) && o !== p.exclude;
-      opts.candidates = cands;
-    } else if (p.exclude !== undefined) {
-      const ex = p.exclude;
-      opts.allow = (o) => o !== ex;
-    }
+    const filter = cands ? OffsetFilter.of(cands).without(p.exclude) : p.exclude !== undefined ? OffsetFilter.except(p.exclude) : undefined;
+    const opts: SearchOptions = { nprobe: p.nprobe, ef: p.ef, filter };
     const hits = await index.search(p.q, p.k, opts);
     scanned += hits.scanned ?? 0;
     for (let i = 0; i < hits.offsets.length; i++) merged.push({ offset: hits.offsets[i], score: hits.scores[i], modality });

@@ -7,6 +7,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { OffsetFilter } from "../../src/core/filter.js";
 import type { VectorIndex } from "../../src/core/types.js";
 import { CompressedFlatIndex, CompressedIvfIndex, FlatIndex, HnswIndex, IvfIndex, createIndex, formatSpec, loadIndex, parseSpec } from "../../src/index/index.js";
 import { bruteForce, recallAtK, syntheticClusters, syntheticQueries } from "../fixtures/synthetic.js";
@@ -157,22 +158,37 @@ describe.each(kinds)("$name index", (kind) => {
 
   it("returns exactly k from a filter with few candidates, equal to an exact scan of them", () => {
     const candidates = Uint32Array.from({ length: 40 }, (_, i) => (i * 487 + 13) % N);
-    const allowed = new Set(candidates);
     const sub = new Float32Array(candidates.length * DIM);
     candidates.forEach((o, i) => sub.set(xs.subarray(o * DIM, (o + 1) * DIM), i * DIM));
     for (let i = 0; i < 5; i++) {
       const exact = bruteForce(sub, candidates.length, DIM, query(i), K);
-      const h = idx.search(query(i), K, { ...kind.opts, candidates, allow: (o) => allowed.has(o) });
+      const h = idx.search(query(i), K, { ...kind.opts, filter: OffsetFilter.of(candidates) });
       expect(Array.from(h.offsets)).toEqual(Array.from(exact.offsets, (r) => candidates[r]));
     }
     const few = candidates.subarray(0, 4);
-    expect(idx.search(query(0), K, { candidates: few }).offsets.length).toBe(4);
+    expect(idx.search(query(0), K, { filter: OffsetFilter.of(few) }).offsets.length).toBe(4);
+  });
+
+  it("applies a list and a predicate together (the list may hold offsets the predicate rejects), and an excluded offset", () => {
+    for (const size of [60, Math.floor(N / 2)]) {
+      const list = Uint32Array.from({ length: size }, (_, i) => (i * 211 + 5) % N);
+      const pred = (o: number): boolean => o % 3 !== 0;
+      const kept = [...new Set(list)].filter(pred);
+      const sub = new Float32Array(kept.length * DIM);
+      kept.forEach((o, i) => sub.set(xs.subarray(o * DIM, (o + 1) * DIM), i * DIM));
+      const exact = bruteForce(sub, kept.length, DIM, query(1), K);
+      const want = Array.from(exact.offsets, (r) => kept[r]);
+      const h = idx.search(query(1), K, { ...kind.opts, filter: OffsetFilter.of(list).and(pred).without(want[0]) });
+      expect(h.offsets.length).toBe(K);
+      for (const o of h.offsets) expect(pred(o) && kept.includes(o) && o !== want[0]).toBe(true);
+      if (size === 60) expect(Array.from(h.offsets).slice(0, K - 1)).toEqual(want.slice(1, K));
+    }
   });
 
   it("returns exactly k from a selective allow() filter without a candidate list", () => {
     const allow = (o: number): boolean => o % 101 === 7;
     for (let i = 0; i < 5; i++) {
-      const h = idx.search(query(i), K, { ...kind.opts, allow });
+      const h = idx.search(query(i), K, { ...kind.opts, filter: OffsetFilter.where(allow) });
       expect(h.offsets.length).toBe(K);
       for (const o of h.offsets) expect(allow(o)).toBe(true);
     }
