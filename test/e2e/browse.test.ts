@@ -7,68 +7,24 @@
  * real COCO images (generated test model), driven in Debian's Chromium with playwright-core.
  * Every wait is on a condition (a selector, a response, an event); screenshots go to test-artifacts/.
  */
-import { spawn, execFileSync, type ChildProcess } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { chromium, type Browser, type Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Collection } from "../../src/collection/index.js";
 import { testModelDir } from "../fixtures/model.js";
-import { freePort } from "../fixtures/net.js";
-import { cocoImages, ROOT } from "../server/helpers.js";
+import { cocoImages } from "../server/helpers.js";
+import { ARTIFACTS, launchBrowser, prepareUi, serve, settled, stopServers } from "./harness.js";
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-const ARTIFACTS = path.join(ROOT, "test-artifacts");
 const imgs = cocoImages(16);
 const COPY_ID = "copies/reencoded.jpg";
 
 let tmp: string;
 let browser: Browser;
-const servers: { proc: ChildProcess; log: string }[] = [];
-
-function cliCommand(): string[] {
-  const built = path.join(ROOT, "dist/src/cli/main.js");
-  if (existsSync(built)) return [built];
-  return [path.join(ROOT, "node_modules/tsx/dist/cli.mjs"), path.join(ROOT, "src/cli/main.ts")];
-}
-
-/** Starts `clipdb serve` on a free port and resolves its base URL once it prints that it listens. */
-async function serve(db: string, extra: string[] = []): Promise<string> {
-  const port = await freePort();
-  const proc = spawn(process.execPath, [...cliCommand(), "serve", "--db", db, "--port", String(port), "--model", testModelDir(), "--offline", ...extra], {
-    cwd: ROOT,
-    stdio: ["ignore", "pipe", "pipe"],
-    env: { ...process.env, CLIPDB_OFFLINE: "1" },
-  });
-  const s = { proc, log: "" };
-  servers.push(s);
-  const base = `http://127.0.0.1:${port}`;
-  await new Promise<void>((resolve, reject) => {
-    const onData = (d: Buffer): void => {
-      s.log += d;
-      if (s.log.includes(String(port))) resolve();
-    };
-    proc.stdout?.on("data", onData);
-    proc.stderr?.on("data", onData);
-    proc.once("exit", (code) => reject(new Error(`clipdb serve exited (${code}):\n${s.log}`)));
-  });
-  // Listening is printed after the socket is bound; health answers once routes are ready.
-  for (;;) {
-    const ok = await fetch(`${base}/api/v1/health`).then((r) => r.ok, () => false);
-    if (ok) return base;
-  }
-}
 
 const shot = (page: Page, name: string): Promise<Buffer> => page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`) });
-
-/** Waits until a search finished and its thumbnails loaded. */
-async function settled(page: Page): Promise<void> {
-  await page.waitForFunction(() => document.querySelector("#results")?.getAttribute("aria-busy") === "false" && !document.body.classList.contains("is-loading"));
-  // Lazy thumbnails below the fold do not load until scrolled to: wait for those in view.
-  await page.waitForFunction(() => Array.from(document.images).every((img) => img.complete || img.getBoundingClientRect().top > innerHeight));
-}
 
 /** Runs a text search from the search bar and waits for its response. */
 async function searchText(page: Page, text: string): Promise<void> {
@@ -83,9 +39,7 @@ let base: string;
 let emptyBase: string;
 
 beforeAll(async () => {
-  expect(existsSync(CHROMIUM), `Chromium not found at ${CHROMIUM}`).toBe(true);
-  mkdirSync(ARTIFACTS, { recursive: true });
-  execFileSync(process.execPath, [path.join(ROOT, "node_modules/vite/bin/vite.js"), "build", "web", "--logLevel", "warn"], { cwd: ROOT, stdio: "pipe" });
+  prepareUi();
   tmp = mkdtempSync(path.join(os.tmpdir(), "clipdb-browse-"));
   const db = path.join(tmp, "db");
   const col = await Collection.open(db, { model: testModelDir(), offline: true });
@@ -96,19 +50,14 @@ beforeAll(async () => {
   expect(sum.failed).toBe(0);
   await col.buildIndex({ type: "hnsw" });
   await col.close();
-  base = await serve(db);
-  emptyBase = await serve(path.join(tmp, "empty"), ["--create"]);
-  browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"] });
+  base = (await serve(db, ["--model", testModelDir()])).base;
+  emptyBase = (await serve(path.join(tmp, "empty"), ["--model", testModelDir(), "--create"])).base;
+  browser = await launchBrowser();
 });
 
 afterAll(async () => {
   await browser?.close();
-  for (const s of servers) {
-    if (s.proc.exitCode !== null) continue;
-    const exited = new Promise((r) => s.proc.once("exit", r));
-    s.proc.kill("SIGTERM");
-    await exited;
-  }
+  await stopServers();
   if (tmp) rmSync(tmp, { recursive: true, force: true });
 });
 

@@ -4,20 +4,17 @@
  * (and a re-encoded copy of one), driven in Debian's Chromium with playwright-core. Screenshots go
  * to test-artifacts/.
  */
-import { spawn, execFileSync, type ChildProcess } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { chromium, type Browser, type Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Collection } from "../../src/collection/index.js";
 import { testModelDir } from "../fixtures/model.js";
-import { freePort } from "../fixtures/net.js";
-import { cocoImages, ROOT } from "../server/helpers.js";
+import { cocoImages } from "../server/helpers.js";
+import { ARTIFACTS, launchBrowser, prepareUi, serve, settled, stopServers } from "./harness.js";
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-const ARTIFACTS = path.join(ROOT, "test-artifacts");
 /** id → [date taken, camera]; "plain" has no EXIF. */
 const PHOTOS: Record<string, [string, string] | null> = {
   "p2018.jpg": ["2018:06:01 10:00:00", "Canon"],
@@ -29,33 +26,13 @@ const PHOTOS: Record<string, [string, string] | null> = {
 const COPY = "p2020-copy.jpg";
 
 let tmp: string;
-let server: ChildProcess | undefined;
-let log = "";
 let base: string;
 let browser: Browser;
-
-async function waitForHealth(url: string, ms: number): Promise<void> {
-  const until = Date.now() + ms;
-  while (Date.now() < until) {
-    if (server?.exitCode !== null && server?.exitCode !== undefined) throw new Error(`clipdb serve exited:\n${log}`);
-    if (await fetch(`${url}/api/v1/health`).then((r) => r.ok, () => false)) return;
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error(`clipdb serve did not answer within ${ms} ms:\n${log}`);
-}
-
-/** Waits until a search has finished and its thumbnails loaded. */
-async function settled(page: Page): Promise<void> {
-  await page.waitForFunction(() => document.querySelector("#results")?.getAttribute("aria-busy") === "false" && !document.body.classList.contains("is-loading"));
-  await page.waitForFunction(() => Array.from(document.images).every((img) => img.complete));
-}
 
 const ids = (page: Page): Promise<string[]> => page.locator("#results .card").evaluateAll((cards) => cards.map((c) => c.getAttribute("data-id") ?? ""));
 
 beforeAll(async () => {
-  expect(existsSync(CHROMIUM), `Chromium not found at ${CHROMIUM}`).toBe(true);
-  mkdirSync(ARTIFACTS, { recursive: true });
-  execFileSync(process.execPath, [path.join(ROOT, "node_modules/vite/bin/vite.js"), "build", "web", "--logLevel", "warn"], { cwd: ROOT, stdio: "pipe" });
+  prepareUi();
   tmp = mkdtempSync(path.join(os.tmpdir(), "clipdb-e2e-filters-"));
   const imgs = cocoImages(5, { landscape: true });
   const inputs = [];
@@ -71,23 +48,13 @@ beforeAll(async () => {
   expect((await col.addImages(inputs)).failed).toBe(0);
   await col.close();
 
-  const port = await freePort();
-  base = `http://127.0.0.1:${port}`;
-  const cli = existsSync(path.join(ROOT, "dist/src/cli/main.js")) ? [path.join(ROOT, "dist/src/cli/main.js")] : [path.join(ROOT, "node_modules/tsx/dist/cli.mjs"), path.join(ROOT, "src/cli/main.ts")];
-  server = spawn(process.execPath, [...cli, "serve", "--db", path.join(tmp, "db"), "--port", String(port), "--model", testModelDir(), "--offline"], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
-  server.stdout?.on("data", (d) => (log += d));
-  server.stderr?.on("data", (d) => (log += d));
-  await waitForHealth(base, 90_000);
-  browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"] });
+  base = (await serve(path.join(tmp, "db"), ["--model", testModelDir()])).base;
+  browser = await launchBrowser();
 }, 180_000);
 
 afterAll(async () => {
   await browser?.close();
-  if (server && server.exitCode === null) {
-    const exited = new Promise((r) => server!.once("exit", r));
-    server.kill("SIGTERM");
-    await exited;
-  }
+  await stopServers();
   if (tmp) rmSync(tmp, { recursive: true, force: true });
 });
 

@@ -3,58 +3,27 @@
  * as a child process over real COCO images embedded with the generated test model, driven in
  * Debian's Chromium with playwright-core. Screenshots go to test-artifacts/.
  */
-import { spawn, execFileSync, type ChildProcess } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { chromium, type Browser, type Page, type Request } from "playwright-core";
+import type { Browser, Page, Request } from "playwright-core";
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Collection } from "../../src/collection/index.js";
 import { testModelDir } from "../fixtures/model.js";
-import { freePort } from "../fixtures/net.js";
 import { cocoImages, ROOT } from "../server/helpers.js";
+import { ARTIFACTS, cliCommand, launchBrowser, prepareUi, serve, settled, stopServers } from "./harness.js";
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-const ARTIFACTS = path.join(ROOT, "test-artifacts");
 const imgs = cocoImages(14);
 const COPY_ID = "copies/half-size.jpg";
 
 let tmp: string;
-let server: ChildProcess | undefined;
-let serverLog = "";
 let base: string;
 let browser: Browser;
 let upload: string;
 /** A second server over real CLIP vectors (Flickr30k-500, ViT-L/14, imported; no model: item queries only). */
-let real: ChildProcess | undefined;
 let realBase: string;
-
-function cliCommand(): string[] {
-  const built = path.join(ROOT, "dist/src/cli/main.js");
-  if (existsSync(built)) return [built];
-  return [path.join(ROOT, "node_modules/tsx/dist/cli.mjs"), path.join(ROOT, "src/cli/main.ts")];
-}
-
-async function waitForHealth(url: string, ms: number): Promise<void> {
-  const until = Date.now() + ms;
-  while (Date.now() < until) {
-    if (server?.exitCode !== null && server?.exitCode !== undefined) throw new Error(`clipdb serve exited (${server.exitCode}):\n${serverLog}`);
-    try {
-      if ((await fetch(`${url}/api/v1/health`)).ok) return;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error(`clipdb serve did not answer within ${ms} ms:\n${serverLog}`);
-}
-
-async function settled(page: Page): Promise<void> {
-  await page.waitForFunction(() => document.querySelector("#results")?.getAttribute("aria-busy") === "false" && !document.body.classList.contains("is-loading"));
-  // Lazy thumbnails below the fold never load; wait for the ones in view.
-  await page.waitForFunction(() => Array.from(document.images).every((img) => img.complete || img.getBoundingClientRect().top > innerHeight));
-}
 
 /** The API's answer to the same request body, fetched outside the browser. */
 async function apiSearch(body: object): Promise<{ results: { id: string; score: number; relevance: number }[] }> {
@@ -71,9 +40,7 @@ async function searchRequest(page: Page, act: () => Promise<unknown>): Promise<R
 }
 
 beforeAll(async () => {
-  expect(existsSync(CHROMIUM), `Chromium not found at ${CHROMIUM}`).toBe(true);
-  mkdirSync(ARTIFACTS, { recursive: true });
-  execFileSync(process.execPath, [path.join(ROOT, "node_modules/vite/bin/vite.js"), "build", "web", "--logLevel", "warn"], { cwd: ROOT, stdio: "pipe" });
+  prepareUi();
   tmp = mkdtempSync(path.join(os.tmpdir(), "clipdb-e2e-rel-"));
   const db = path.join(tmp, "db");
   // A half-size re-encoded copy of the first image: its near-duplicate, a strong match even for random weights.
@@ -86,16 +53,7 @@ beforeAll(async () => {
   const sum = await col.addImages([...imgs.map((i) => ({ path: i.file, id: `coco/${i.name}`, captions: i.captions })), { path: copy, id: COPY_ID }]);
   expect(sum.failed).toBe(0);
   await col.close();
-  const port = await freePort();
-  base = `http://127.0.0.1:${port}`;
-  server = spawn(process.execPath, [...cliCommand(), "serve", "--db", db, "--port", String(port), "--model", testModelDir(), "--offline"], {
-    cwd: ROOT,
-    stdio: ["ignore", "pipe", "pipe"],
-    env: { ...process.env, CLIPDB_OFFLINE: "1" },
-  });
-  server.stdout?.on("data", (d) => (serverLog += d));
-  server.stderr?.on("data", (d) => (serverLog += d));
-  await waitForHealth(base, 90_000);
+  base = (await serve(db, ["--model", testModelDir()])).base;
   const flickr = path.join(tmp, "flickr");
   const F = path.join(ROOT, "../shared/data/flickr30k-clip-l14-500");
   const ids = Array.from({ length: 500 }, (_, i) => `flickr/${i}`);
@@ -104,24 +62,13 @@ beforeAll(async () => {
   const add = (args: string[]) => execFileSync(process.execPath, [...cliCommand(), "add", "--db", flickr, ...args], { cwd: ROOT, stdio: "pipe" });
   add(["--vectors", path.join(F, "image.npy"), "--ids", path.join(tmp, "img-ids.txt"), "--modality", "image", "--model-id", "openai/clip-vit-large-patch14"]);
   add(["--vectors", path.join(F, "text.npy"), "--ids", path.join(tmp, "txt-ids.txt"), "--modality", "text", "--pair-ids", path.join(tmp, "img-ids.txt"), "--model-id", "openai/clip-vit-large-patch14"]);
-  const realPort = await freePort();
-  realBase = `http://127.0.0.1:${realPort}`;
-  real = spawn(process.execPath, [...cliCommand(), "serve", "--db", flickr, "--port", String(realPort), "--offline"], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, CLIPDB_OFFLINE: "1" } });
-  real.stdout?.on("data", (d) => (serverLog += d));
-  real.stderr?.on("data", (d) => (serverLog += d));
-  await waitForHealth(realBase, 90_000);
-  browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking", "--disable-sync"] });
+  realBase = (await serve(flickr)).base;
+  browser = await launchBrowser();
 }, 180_000);
 
 afterAll(async () => {
   await browser?.close();
-  for (const proc of [server, real]) {
-    if (!proc || proc.exitCode !== null) continue;
-    const exited = new Promise((r) => proc.once("exit", r));
-    proc.kill("SIGTERM");
-    await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
-    if (proc.exitCode === null) proc.kill("SIGKILL");
-  }
+  await stopServers();
   if (tmp) rmSync(tmp, { recursive: true, force: true });
 });
 

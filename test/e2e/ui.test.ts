@@ -3,67 +3,31 @@
  * loopback port over a temporary collection of real COCO images (embedded with the generated test
  * model), and drives Debian's Chromium with playwright-core. Screenshots go to test-artifacts/.
  */
-import { spawn, execFileSync, type ChildProcess } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { chromium, type Browser, type Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Collection } from "../../src/collection/index.js";
 import { testModelDir } from "../fixtures/model.js";
-import { freePort } from "../fixtures/net.js";
-import { cocoImages, ROOT } from "../server/helpers.js";
+import { cocoImages } from "../server/helpers.js";
+import { ARTIFACTS, launchBrowser, prepareUi, serve, settled, stopServers } from "./harness.js";
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-const ARTIFACTS = path.join(ROOT, "test-artifacts");
 const ROTATED_ID = "uploads/exif6.jpg";
 
 let tmp: string;
-let server: ChildProcess | undefined;
-let serverLog = "";
 let base: string;
 let browser: Browser;
 let rotatedJpeg: string;
 
 
-/** The clipdb CLI: the built binary when present (as `npm test` builds it), else its source via tsx. */
-function cliCommand(): string[] {
-  const built = path.join(ROOT, "dist/src/cli/main.js");
-  if (existsSync(built)) return [built];
-  return [path.join(ROOT, "node_modules/tsx/dist/cli.mjs"), path.join(ROOT, "src/cli/main.ts")];
-}
-
-async function waitForHealth(url: string, ms: number): Promise<void> {
-  const until = Date.now() + ms;
-  while (Date.now() < until) {
-    if (server?.exitCode !== null && server?.exitCode !== undefined) throw new Error(`clipdb serve exited (${server.exitCode}):\n${serverLog}`);
-    try {
-      const res = await fetch(`${url}/api/v1/health`);
-      if (res.ok) return;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error(`clipdb serve did not answer /api/v1/health within ${ms} ms:\n${serverLog}`);
-}
-
 async function shot(page: Page, name: string): Promise<void> {
   await page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`), fullPage: false });
 }
 
-/** Waits until the results area is idle again after a search. */
-async function settled(page: Page): Promise<void> {
-  await page.waitForFunction(() => document.querySelector("#results")?.getAttribute("aria-busy") === "false" && !document.body.classList.contains("is-loading"));
-  // Let thumbnails finish loading so screenshots show pictures, not blanks.
-  await page.waitForFunction(() => Array.from(document.images).every((img) => img.complete));
-}
-
 beforeAll(async () => {
-  expect(existsSync(CHROMIUM), `Chromium not found at ${CHROMIUM} (install Debian's chromium, or set CHROMIUM_PATH)`).toBe(true);
-  mkdirSync(ARTIFACTS, { recursive: true });
-  execFileSync(process.execPath, [path.join(ROOT, "node_modules/vite/bin/vite.js"), "build", "web", "--logLevel", "warn"], { cwd: ROOT, stdio: "pipe" });
+  prepareUi();
 
   const modelDir = await testModelDir();
   tmp = mkdtempSync(path.join(os.tmpdir(), "clipdb-e2e-"));
@@ -86,41 +50,13 @@ beforeAll(async () => {
   expect(sum.failed).toBe(0);
   await col.close();
 
-  const port = await freePort();
-  base = `http://127.0.0.1:${port}`;
-  server = spawn(process.execPath, [...cliCommand(), "serve", "--db", db, "--port", String(port), "--model", modelDir, "--offline"], {
-    cwd: ROOT,
-    stdio: ["ignore", "pipe", "pipe"],
-    env: { ...process.env, CLIPDB_OFFLINE: "1" },
-  });
-  server.stdout?.on("data", (d) => (serverLog += d));
-  server.stderr?.on("data", (d) => (serverLog += d));
-  await waitForHealth(base, 90_000);
-
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: [
-      "--headless",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-quic",
-      "--no-first-run",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-    ],
-  });
+  base = (await serve(db, ["--model", modelDir])).base;
+  browser = await launchBrowser();
 });
 
 afterAll(async () => {
   await browser?.close();
-  if (server && server.exitCode === null) {
-    const exited = new Promise((r) => server!.once("exit", r));
-    server.kill("SIGTERM");
-    await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
-    if (server.exitCode === null) server.kill("SIGKILL");
-  }
+  await stopServers();
   if (tmp) rmSync(tmp, { recursive: true, force: true });
 });
 
