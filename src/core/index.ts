@@ -5,3 +5,4 @@ export * from "./types.js";
 export * from "./npy.js";
 export * from "./testpoint.js";
 export * from "./filter.js";
+export * from "./cost.js";

@@ -1,6 +1,7 @@
 /**
  * Exact kNN: one contiguous block of vectors scanned by the SIMD kernel. Also the quantizer of IVF.
  */
+import { GATHER_COST, scanListed } from "../core/cost.js";
 import os from "node:os";
 import { ClipdbError } from "../core/errors.js";
 import { TopK, type Hits } from "../core/topk.js";
@@ -113,7 +114,7 @@ export class FlatIndex implements VectorIndex {
 
   /**
    * Exact top-k by inner product, best first, ties by smaller offset; `scanned` = vectors scored.
-   * Filters (`opts.filter`): with a list of at most n/4 offsets only those rows are gathered and
+   * Filters (`opts.filter`): with a list of at most max(4096, n/4) offsets (core/cost.ts) only those rows are gathered and
    * scanned; otherwise the whole index is scanned with the filter applied (see `scanBlock`:
    * over-fetch, then a gather of the allowed rows when few pass). Either way exactly
    * min(k, allowed) results come back.
@@ -125,7 +126,7 @@ export class FlatIndex implements VectorIndex {
     const top = new TopK(Math.min(k, this.size));
     const f = opts.filter;
     let scanned: number;
-    if (f?.list && f.list.length <= this.size / 4) {
+    if (f?.list && scanListed(f.list.length, this.size / GATHER_COST)) {
       scanned = this.scanCandidates(qq, top, f.list, f.tests ? (o) => f.test(o) : undefined);
     } else {
       scanned = this.block.scan(qq, top, { allow: f && ((o) => f.has(o)), threads: this.scanThreads(this.size) });

@@ -3,6 +3,7 @@
  * The codes live in RAM (SQ8: 1 byte per dimension, F16: 2), the float32 vectors in the index
  * file, and every search returns the exact top-k, equal to a float32 brute force (see exact.ts).
  */
+import { GATHER_COST, scanListed } from "../core/cost.js";
 import os from "node:os";
 import { ClipdbError } from "../core/errors.js";
 import { TopK, type Hits } from "../core/topk.js";
@@ -150,7 +151,7 @@ export class CompressedFlatIndex implements VectorIndex {
 
   /**
    * Exact top-k by inner product, best first, ties by smaller offset. `scanned`: codes scored
-   * (a growing SQ8 scan counts every pass). Filters: a filter's list of up to n/4 offsets is scored
+   * (a growing SQ8 scan counts every pass). Filters: a filter's list of up to max(4096, n/4) offsets (core/cost.ts) is scored
    * in float32 directly; otherwise the filter is applied to the codes, and the scan grows until the
    * bound holds over the allowed rows, so exactly min(k, allowed) come back.
    */
@@ -160,7 +161,7 @@ export class CompressedFlatIndex implements VectorIndex {
     if (k === 0 || this.size === 0) return noHits();
     const top = new TopK(Math.min(k, this.size));
     const f = opts.filter;
-    if (f?.list && f.list.length <= this.size / 4) {
+    if (f?.list && scanListed(f.list.length, this.size / GATHER_COST)) {
       const rowOf = this.rows();
       let n = 0;
       for (const off of f.list) {

@@ -2,6 +2,7 @@
  * HNSW: usearch's `Index` (metric ip, float32), keyed by offset, plus clipdb's own exact copy of
  * the vectors for filtered search.
  */
+import { scanListed } from "../core/cost.js";
 import fs from "node:fs";
 import { Index, MetricKind, ScalarKind } from "usearch";
 import { ClipdbError } from "../core/errors.js";
@@ -64,8 +65,9 @@ const VERSION = 1;
  *   which is exactly a search with that ef.
  * - Scores are the true inner products 1 - distance (usearch accumulates in float64).
  * - Vectors: the binding has no `get`, so the index keeps its own exact copy (a FlatIndex), which
- *   doubles the memory of the vectors. It serves the exact scan of a small candidate list (at most
- *   ef * m offsets, about what one graph search scores) and the exact fallback when a filter
+ *   doubles the memory of the vectors. It serves the exact scan of a filter's list when the cost
+ *   model says so (core/cost.ts: at most max(4096, ef · M) offsets, about what one graph search
+ *   scores) and the exact fallback when a filter
  *   rejects too many graph results. Other filters over-fetch 4x, then 16x, then fall back.
  * - `scanned` is only reported for exact scans; usearch does not expose its distance count.
  * - File: usearch's own serialisation, then the FlatIndex section, then a 64-byte trailer (magic
@@ -204,7 +206,7 @@ export class HnswIndex implements VectorIndex {
     if (k === 0 || this.size === 0) return noHits();
     const kk = Math.min(k, this.size);
     const f = opts.filter;
-    if (f?.list && f.list.length <= ef * this.m) return this.vectors.search(qq, k, { filter: f });
+    if (f?.list && scanListed(f.list.length, ef * this.m)) return this.vectors.search(qq, k, { filter: f });
     const allow = f && ((o: number) => f.has(o));
     const base = Math.max(kk, ef);
     if (!allow) return this.graphSearch(qq, kk, base);

@@ -2,6 +2,7 @@
  * IVF-Flat (Faiss `IndexIVFFlat`): a flat quantizer over `nlist` k-means centroids plus one
  * inverted list per centroid, each a contiguous `VectorBlock` scanned by the same kernel as Flat.
  */
+import { scanListed } from "../core/cost.js";
 import { ClipdbError } from "../core/errors.js";
 import { TopK, type Hits } from "../core/topk.js";
 import type { SearchOptions, VectorIndex } from "../core/types.js";
@@ -54,9 +55,9 @@ type Where = number | number[];
  * - `search`: probes the `nprobe` lists nearest to the query and scans each with the flat kernel;
  *   `scanned` counts the vectors scored. Results are exact scores, best first, ties by offset,
  *   de-duplicated when spill > 1.
- * - Filters: an explicit `candidates` list no longer than the expected probe work
- *   (nprobe * stored / nlist vectors) is scanned exactly instead of probing. Otherwise `allow` is
- *   applied inside the probed lists, and if fewer than k results survive, every allowed vector is
+ * - Filters: a filter's list no longer than the expected probe work (nprobe · stored / nlist
+ *   vectors, or 4096: see core/cost.ts) is scanned exactly instead of probing. Otherwise the filter
+ *   is applied inside the probed lists, and if fewer than k results survive, every allowed vector is
  *   scanned exactly, so exactly min(k, allowed) results come back.
  * - `save`/`load`: one versioned file, written atomically; reopening needs no retraining and, by
  *   default, reads each list's vectors only when a search first probes it (see `load`).
@@ -208,7 +209,7 @@ export class IvfIndex implements VectorIndex {
     if (k === 0 || this.count === 0) return noHits();
     const top = new TopK(Math.min(k, this.count));
     const f = opts.filter;
-    if (f?.list && f.list.length <= (nprobe * this.storedVectors()) / this.nlist) {
+    if (f?.list && scanListed(f.list.length, (nprobe * this.storedVectors()) / this.nlist)) {
       const scanned = this.scanCandidates(qq, top, f.list, f.tests ? (o) => f.test(o) : undefined);
       return { ...top.result(), scanned };
     }

@@ -4,6 +4,7 @@
  * list's centroid) in SQ8, F16 or PQ<m>. The float32 vectors stay in the index file for
  * re-scoring (see VectorFile).
  */
+import { scanListed } from "../core/cost.js";
 import { ClipdbError } from "../core/errors.js";
 import { TopK, type Hits } from "../core/topk.js";
 import type { SearchOptions, VectorIndex } from "../core/types.js";
@@ -226,7 +227,7 @@ export class CompressedIvfIndex implements VectorIndex {
     if (k === 0 || this.count === 0) return noHits();
     const top = new TopK(Math.min(k, this.count));
     const f = opts.filter;
-    if (f?.list && f.list.length <= (nprobe * this.count) / this.nlist) {
+    if (f?.list && scanListed(f.list.length, (nprobe * this.count) / this.nlist)) {
       return { ...this.scoreOffsets(qq, top, f.list, f.tests ? (o) => f.test(o) : undefined).result(), scanned: f.list.length };
     }
     const allow = f && ((o: number) => f.has(o));

@@ -1,4 +1,5 @@
 import { ClipdbError } from "../core/errors.js";
+import { EXACT_SCAN_FLOOR, scanListed } from "../core/cost.js";
 import { OffsetFilter } from "../core/filter.js";
 import type { Hits, Modality, SearchOptions, VectorIndex } from "../core/types.js";
 import { annNames } from "./kinds.js";
@@ -77,10 +78,9 @@ export interface PlanResult {
 
 /**
  * Below this many allowed candidates a filtered query is answered by an exact scan over the
- * candidates, whatever index was asked for: scanning them is cheaper than probing and is exact.
- * Default 4096; raising it makes more filtered queries exact and slower.
+ * candidates, whatever index was asked for: the cost model's floor (core/cost.ts), 4096.
  */
-export const EXACT_FILTER_THRESHOLD = 4096;
+export const EXACT_FILTER_THRESHOLD = EXACT_SCAN_FLOOR;
 
 /**
  * Runs one query: picks the index per modality (exact when a filter leaves few candidates or the
@@ -128,11 +128,11 @@ function chooseIndex(
   if (want === "exact") return { index: set.flat, kind: "exact" };
   if (want === "auto") {
     const kind = annNames().find((n) => set.ann[n]);
-    if (kind === undefined || set.flat.size <= AUTO_EXACT_BELOW || (cands && cands.length <= EXACT_FILTER_THRESHOLD)) return { index: set.flat, kind: "exact" };
+    if (kind === undefined || set.flat.size <= AUTO_EXACT_BELOW || (cands && scanListed(cands.length, 0))) return { index: set.flat, kind: "exact" };
     return { index: set.ann[kind]!, kind };
   }
   const ann = set.ann[want];
   if (!ann) throw new ClipdbError("INDEX_NOT_BUILT", { type: want, modality });
-  if (cands && cands.length <= EXACT_FILTER_THRESHOLD) return { index: set.flat, kind: "exact" };
+  if (cands && scanListed(cands.length, 0)) return { index: set.flat, kind: "exact" };
   return { index: ann, kind: want };
 }
