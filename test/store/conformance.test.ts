@@ -4,65 +4,17 @@
  * embedded SQLite store (a temporary folder) and the Postgres store (PGlite + pgvector in a
  * child process, reached over TCP by the `pg` driver, pool size 1; one fresh schema per test).
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { CollectionStore } from "../../src/store/api.js";
-import { PgCollectionStore } from "../../src/store/pg.js";
-import { SqliteCollectionStore } from "../../src/store/sqlite-collection.js";
 import type { WhereCond } from "../../src/store/where.js";
 import type { NewItem, Pair } from "../../src/store/types.js";
-import { type PgServer, startPgServer } from "../../scripts/lib/pg-server.js";
+import { storeBackends } from "./backends.js";
 import { sameBits, vectorsFor } from "./fixtures/gen.js";
-import { cleanupTmp, item, tmpDir } from "./helpers.js";
+import { item } from "./helpers.js";
 
 const DIM = 8;
 
-interface Backend {
-  name: "sqlite" | "postgres";
-  /** A new empty collection, and a way to open another handle on it. */
-  fresh(): Promise<{ s: CollectionStore; again: () => Promise<CollectionStore> }>;
-}
-
-const handles: CollectionStore[] = [];
-const track = async (p: Promise<CollectionStore>): Promise<CollectionStore> => {
-  const s = await p;
-  handles.push(s);
-  return s;
-};
-
-let server: PgServer | undefined;
-let schemas = 0;
-
-const backends: Backend[] = [
-  {
-    name: "sqlite",
-    fresh: async () => {
-      const dir = tmpDir();
-      const again = (): Promise<CollectionStore> => track(SqliteCollectionStore.open(dir));
-      return { s: await again(), again };
-    },
-  },
-  {
-    name: "postgres",
-    fresh: async () => {
-      const schema = `conf_${process.pid}_${++schemas}`;
-      const again = (): Promise<CollectionStore> => track(PgCollectionStore.open(server!.url, { schema, poolSize: 1 }));
-      return { s: await again(), again };
-    },
-  },
-];
-
-beforeAll(async () => {
-  server = await startPgServer({ maxConnections: 4 });
-});
-
-afterAll(async () => {
-  await server?.stop();
-});
-
-afterEach(async () => {
-  for (const s of handles.splice(0)) await s.close();
-  cleanupTmp();
-});
+const { backends } = storeBackends("conf");
 
 const kindOf = (id: string): "image" | "text" => (id.startsWith("t") ? "text" : "image");
 

@@ -3,17 +3,16 @@
  * query text that looks like syntax, and the index kept in step with adds, removes and failed
  * writes; plus the SQLite migration that indexes the texts of an existing (v2) collection.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import type { CollectionStore } from "../../src/store/api.js";
 import { PgCollectionStore } from "../../src/store/pg.js";
-import { SqliteCollectionStore } from "../../src/store/sqlite-collection.js";
 import { DB_FILE, Store } from "../../src/store/index.js";
-import { type PgServer, startPgServer } from "../../scripts/lib/pg-server.js";
 import pg from "pg";
 import { vectorsFor } from "./fixtures/gen.js";
-import { cleanupTmp, item, tmpDir } from "./helpers.js";
+import { storeBackends } from "./backends.js";
+import { item, tmpDir } from "./helpers.js";
 
 const DIM = 8;
 const TEXTS: Record<string, string> = {
@@ -24,35 +23,15 @@ const TEXTS: Record<string, string> = {
   t5: 'A sign reads "NEAR(x) AND OR"',
 };
 
-let server: PgServer | undefined;
-let schemas = 0;
-const handles: CollectionStore[] = [];
-
-beforeAll(async () => {
-  server = await startPgServer({ maxConnections: 4 });
-});
-afterAll(async () => {
-  await server?.stop();
-});
-afterEach(async () => {
-  for (const s of handles.splice(0)) await s.close();
-  cleanupTmp();
-});
-
-const backends = [
-  { name: "sqlite", open: (): (() => Promise<CollectionStore>) => { const dir = tmpDir(); return () => SqliteCollectionStore.open(dir); } },
-  { name: "postgres", open: (): (() => Promise<CollectionStore>) => { const schema = `fts_${process.pid}_${++schemas}`; return () => PgCollectionStore.open(server!.url, { schema, poolSize: 1 }); } },
-];
+const { backends, pgUrl, track } = storeBackends("fts");
 
 describe.each(backends)("$name keyword search", (b) => {
   async function seeded(): Promise<{ s: CollectionStore; again: () => Promise<CollectionStore> }> {
-    const open = b.open();
-    const s = await open();
-    handles.push(s);
+    const { s, again } = await b.fresh();
     await s.setModel("m", DIM);
     const ids = ["img", ...Object.keys(TEXTS)];
     await s.addItems(ids.map((id) => (id === "img" ? item(id, "image", { text: "beach dog caption-less image" }) : item(id, "text", { text: TEXTS[id] }))), vectorsFor(ids, DIM));
-    return { s, again: async () => { const o = await open(); handles.push(o); return o; } };
+    return { s, again };
   }
   const ids = async (s: CollectionStore, q: string, limit = 10): Promise<string[]> => {
     const r = await s.keywordSearch(q, limit);
@@ -120,16 +99,15 @@ describe("a SQLite collection of schema v2 (before keyword search)", () => {
 describe("a Postgres collection of schema v1 (before keyword search)", () => {
   it("gains the tsvector column for its stored texts when it is opened", async () => {
     const schema = `fts_old_${process.pid}`;
-    const s = await PgCollectionStore.open(server!.url, { schema, poolSize: 1 });
+    const s = await PgCollectionStore.open(pgUrl(), { schema, poolSize: 1 });
     await s.setModel("m", DIM);
     await s.addItems([item("t1", "text", { text: "an old caption about zebras" }), item("i1", "image")], vectorsFor(["t1", "i1"], DIM));
     await s.close();
-    const c = new pg.Client({ connectionString: server!.url });
+    const c = new pg.Client({ connectionString: pgUrl() });
     await c.connect();
     await c.query(`DROP INDEX "${schema}".items_tsv; ALTER TABLE "${schema}".items DROP COLUMN tsv; UPDATE "${schema}".meta SET schema_version = 1`);
     await c.end();
-    const s2 = await PgCollectionStore.open(server!.url, { schema, poolSize: 1 });
-    handles.push(s2);
+    const s2 = await track(PgCollectionStore.open(pgUrl(), { schema, poolSize: 1 }));
     const r = await s2.keywordSearch("zebra", 5);
     expect((await s2.getManyByOffsets(r.offsets)).map((x) => x.id)).toEqual(["t1"]);
   });
