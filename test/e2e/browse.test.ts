@@ -16,7 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Collection } from "../../src/collection/index.js";
 import { testModelDir } from "../fixtures/model.js";
 import { cocoImages } from "../server/helpers.js";
-import { ARTIFACTS, launchBrowser, prepareUi, serve, settled, stopServers } from "./harness.js";
+import { ARTIFACTS, launchBrowser, openPage, prepareUi, searchText, serve, settled, stopServers } from "./harness.js";
 
 const imgs = cocoImages(16);
 const COPY_ID = "copies/reencoded.jpg";
@@ -25,13 +25,6 @@ let tmp: string;
 let browser: Browser;
 
 const shot = (page: Page, name: string): Promise<Buffer> => page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`) });
-
-/** Runs a text search from the search bar and waits for its response. */
-async function searchText(page: Page, text: string): Promise<void> {
-  await page.locator("#q").fill(text);
-  await Promise.all([page.waitForResponse((r) => r.url().endsWith("/api/v1/search") && r.request().method() === "POST"), page.locator("#q").press("Enter")]);
-  await settled(page);
-}
 
 const activeId = (page: Page): Promise<string | null> => page.evaluate(() => document.activeElement?.closest("[data-id]")?.getAttribute("data-id") ?? document.activeElement?.tagName ?? null);
 
@@ -63,9 +56,7 @@ afterAll(async () => {
 
 describe("browsing in Chromium", () => {
   it("desktop: focus outline, arrow keys, Enter keeps focus on results, viewer with captions, details, duplicates, ← → and Escape", async () => {
-    const page = await browser.newPage({ viewport: { width: 1280, height: 860 } });
-    const errors: string[] = [];
-    page.on("pageerror", (e) => errors.push(String(e)));
+    const { page, errors } = await openPage(browser);
     await page.goto(base);
     await searchText(page, "a man riding");
     const cards = page.locator(".card-hit");

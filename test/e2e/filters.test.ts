@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Collection } from "../../src/collection/index.js";
 import { testModelDir } from "../fixtures/model.js";
 import { cocoImages } from "../server/helpers.js";
-import { ARTIFACTS, launchBrowser, prepareUi, serve, settled, stopServers } from "./harness.js";
+import { ARTIFACTS, launchBrowser, openPage, prepareUi, searchText, serve, settled, stopServers } from "./harness.js";
 
 /** id → [date taken, camera]; "plain" has no EXIF. */
 const PHOTOS: Record<string, [string, string] | null> = {
@@ -60,13 +60,9 @@ afterAll(async () => {
 
 describe("filters, sort and duplicates in Chromium", () => {
   it("filters by date and camera, sorts by date, keeps it all in the URL, and shows an image's duplicates", async () => {
-    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-    const errors: string[] = [];
-    page.on("pageerror", (e) => errors.push(String(e)));
+    const { page, errors } = await openPage(browser, { width: 1280, height: 900 });
     await page.goto(base);
-    await page.locator("#q").fill("a photo");
-    await page.locator("#q").press("Enter");
-    await settled(page);
+    await searchText(page, "a photo");
     expect((await ids(page)).sort()).toEqual([...Object.keys(PHOTOS), COPY].sort());
 
     // The panel: date from, then a camera, then newest first.

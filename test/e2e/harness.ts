@@ -91,3 +91,18 @@ export async function settled(page: Page): Promise<void> {
   await page.waitForFunction(() => document.querySelector("#results")?.getAttribute("aria-busy") === "false" && !document.body.classList.contains("is-loading"));
   await page.waitForFunction(() => Array.from(document.images).every((img) => img.complete || img.getBoundingClientRect().top > innerHeight));
 }
+
+/** Runs a text search from the search bar: waits for its response, then for the results to settle. */
+export async function searchText(page: Page, text: string): Promise<void> {
+  await page.locator("#q").fill(text);
+  await Promise.all([page.waitForResponse((r) => r.url().endsWith("/api/v1/search") && r.request().method() === "POST"), page.locator("#q").press("Enter")]);
+  await settled(page);
+}
+
+/** A new page (default 1280 × 860) whose uncaught page errors are collected in `errors`. */
+export async function openPage(browser: Browser, viewport = { width: 1280, height: 860 }): Promise<{ page: Page; errors: string[] }> {
+  const page = await browser.newPage({ viewport });
+  const errors: string[] = [];
+  page.on("pageerror", (e) => errors.push(String(e)));
+  return { page, errors };
+}

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type PgServer, startPgServer } from "../../scripts/lib/pg-server.js";
 import { testModelDir } from "../fixtures/model.js";
 import { cocoImages } from "../server/helpers.js";
-import { ARTIFACTS, launchBrowser, prepareUi, serve, settled, stopServers } from "./harness.js";
+import { ARTIFACTS, launchBrowser, openPage, prepareUi, searchText, serve, settled, stopServers } from "./harness.js";
 
 const imgs = cocoImages(6);
 let pg: PgServer;
@@ -44,16 +44,11 @@ afterAll(async () => {
 
 describe("the web UI on a Postgres collection", () => {
   it("searches by text, by an uploaded image and item → item, with thumbnails served from the database", async () => {
-    const page = await browser.newPage({ viewport: { width: 1280, height: 860 } });
-    const errors: string[] = [];
-    page.on("pageerror", (e) => errors.push(String(e)));
+    const { page, errors } = await openPage(browser);
     await page.goto(base);
     await expect.poll(() => page.locator("#stats").innerText()).toContain("6 images");
 
-    await page.locator("#q").fill("a photo");
-    await page.locator("#q").press("Enter");
-    await page.locator(".grid .card").first().waitFor();
-    await settled(page);
+    await searchText(page, "a photo");
     expect(await page.locator(".grid .card").count()).toBe(6); // the UI searches images by default
     expect(await page.$$eval(".grid .card img", (els) => els.length > 0 && els.every((i) => (i as HTMLImageElement).naturalWidth > 0))).toBe(true);
     await page.screenshot({ path: path.join(ARTIFACTS, "ui-postgres-text-search.png") });

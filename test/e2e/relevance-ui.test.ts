@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Collection } from "../../src/collection/index.js";
 import { testModelDir } from "../fixtures/model.js";
 import { cocoImages, ROOT } from "../server/helpers.js";
-import { ARTIFACTS, cliCommand, launchBrowser, prepareUi, serve, settled, stopServers } from "./harness.js";
+import { ARTIFACTS, cliCommand, launchBrowser, openPage, prepareUi, serve, settled, stopServers } from "./harness.js";
 
 const imgs = cocoImages(14);
 const COPY_ID = "copies/half-size.jpg";
@@ -74,9 +74,7 @@ afterAll(async () => {
 
 describe("relevance and query chips in Chromium", () => {
   it("shows relevance beside the score, and 'hide weak matches' applies the auto cutoff", async () => {
-    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-    const errors: string[] = [];
-    page.on("pageerror", (e) => errors.push(String(e)));
+    const { page, errors } = await openPage(browser, { width: 1280, height: 900 });
     await page.goto(`${base}/?item=${encodeURIComponent(`coco/${imgs[0].name}`)}&in=image&k=24`);
     await page.locator(".grid .card").first().waitFor();
     await settled(page);
@@ -111,9 +109,7 @@ describe("relevance and query chips in Chromium", () => {
   }, 120_000);
 
   it("with real CLIP vectors, an image's own caption is a strong match and 'hide weak matches' keeps the strong ones", async () => {
-    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-    const errors: string[] = [];
-    page.on("pageerror", (e) => errors.push(String(e)));
+    const { page, errors } = await openPage(browser, { width: 1280, height: 900 });
     await page.goto(`${realBase}/?item=${encodeURIComponent("flickr/7")}&in=text&k=20`);
     await page.locator(".list .row").first().waitFor();
     await settled(page);
@@ -138,9 +134,7 @@ describe("relevance and query chips in Chromium", () => {
   }, 120_000);
 
   it("adds − item, + text and + image chips, shows the combined query, and sends the documented terms", async () => {
-    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-    const errors: string[] = [];
-    page.on("pageerror", (e) => errors.push(String(e)));
+    const { page, errors } = await openPage(browser, { width: 1280, height: 900 });
     await page.goto(`${base}/?q=${encodeURIComponent("people on a street")}&in=image&k=12`);
     await page.locator(".grid .card").first().waitFor();
     await settled(page);

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Collection } from "../../src/collection/index.js";
 import { testModelDir } from "../fixtures/model.js";
 import { cocoImages } from "../server/helpers.js";
-import { ARTIFACTS, launchBrowser, prepareUi, serve, settled, stopServers } from "./harness.js";
+import { ARTIFACTS, launchBrowser, openPage, prepareUi, searchText, serve, settled, stopServers } from "./harness.js";
 
 const ROTATED_ID = "uploads/exif6.jpg";
 
@@ -62,9 +62,7 @@ afterAll(async () => {
 
 describe("web UI in Chromium", () => {
   it("desktop: text search, image upload (EXIF 6), paste, item → item, texts, keyboard", async () => {
-    const page = await browser.newPage({ viewport: { width: 1280, height: 860 } });
-    const errors: string[] = [];
-    page.on("pageerror", (e) => errors.push(String(e)));
+    const { page, errors } = await openPage(browser);
     await page.goto(base);
 
     // Header stats and the designed first screen.
@@ -73,10 +71,7 @@ describe("web UI in Chromium", () => {
     await shot(page, "ui-desktop-welcome");
 
     // Type a query, press Enter, see a grid of thumbnails with scores and latency.
-    await page.locator("#q").fill("a man riding a skateboard");
-    await page.locator("#q").press("Enter");
-    await page.locator(".grid .card").first().waitFor();
-    await settled(page);
+    await searchText(page, "a man riding a skateboard");
     expect(await page.locator(".grid .card").count()).toBe(17);
     expect(await page.locator(".grid .card .score").first().innerText()).toMatch(/^-?\d\.\d{3}$/);
     expect(await page.locator("#latency").innerText()).toMatch(/ms · exact · \d+ scanned/);
@@ -143,9 +138,7 @@ describe("web UI in Chromium", () => {
     expect(full.headers()["content-type"]).toBe("image/jpeg");
 
     // Texts: a list of captions, each with its paired image's thumbnail.
-    await page.locator("#q").fill("a plate of food");
-    await page.locator("#q").press("Enter");
-    await settled(page);
+    await searchText(page, "a plate of food");
     await page.locator("label:has(input[value=text])").click();
     await page.locator(".list .row").first().waitFor();
     await settled(page);
