@@ -21,7 +21,7 @@ export class OffsetFilter {
     this.excluded = excluded;
   }
 
-  /** Only these offsets (any order, duplicates allowed; copied, sorted and de-duplicated). */
+  /** Only these offsets (any order, duplicates allowed; copied, sorted and de-duplicated once, here). */
   static of(offsets: ArrayLike<number>): OffsetFilter {
     const sorted = Uint32Array.from(offsets).sort();
     let n = 0;

@@ -69,11 +69,3 @@ export function checkOffsets(offsets: Uint32Array): void {
 export function noHits(): Hits {
   return { offsets: new Uint32Array(0), scores: new Float32Array(0), scanned: 0 };
 }
-
-/** Sorted, de-duplicated copy of a candidate list. */
-export function uniqueSorted(c: Uint32Array): Uint32Array {
-  const s = Uint32Array.from(c).sort();
-  let n = 0;
-  for (let i = 0; i < s.length; i++) if (i === 0 || s[i] !== s[i - 1]) s[n++] = s[i];
-  return s.subarray(0, n);
-}

@@ -7,7 +7,7 @@ import { ClipdbError } from "../core/errors.js";
 import { TopK, type Hits } from "../core/topk.js";
 import type { SearchOptions, VectorIndex } from "../core/types.js";
 import { RowGather, VectorBlock } from "./block.js";
-import { checkBatch, checkK, checkOffsets, checkQuery, noHits, uniqueSorted } from "./checks.js";
+import { checkBatch, checkK, checkOffsets, checkQuery, noHits } from "./checks.js";
 import { FileReader, corrupt, writeAtomic, type FileWriter } from "./fileio.js";
 import { HEADER_BYTES, decodeHeader, encodeHeader } from "./header.js";
 import { nearestRows } from "./kernel.js";
@@ -135,14 +135,14 @@ export class FlatIndex implements VectorIndex {
   }
 
   /**
-   * Exact scan of just the listed offsets (unknown ones and those `allow` rejects are skipped).
-   * Cost O(|candidates| * dim): the rows are copied into one block and scanned by the kernel.
+   * Exact scan of just the listed offsets (sorted and unique, as an OffsetFilter's list is;
+   * unknown ones and those `allow` rejects are skipped). Cost O(|candidates| * dim): the rows are
+   * copied into one block and scanned by the kernel.
    */
   scanCandidates(q: Float32Array, top: TopK, candidates: Uint32Array, allow?: (o: number) => boolean): number {
     const rowOf = this.rows();
-    const cs = uniqueSorted(candidates);
-    const g = new RowGather(this.dim, cs.length);
-    for (const off of cs) {
+    const g = new RowGather(this.dim, candidates.length);
+    for (const off of candidates) {
       const r = rowOf.get(off);
       if (r === undefined || (allow && !allow(off))) continue;
       g.add(this.block.data, r, off);

@@ -7,7 +7,7 @@ import { ClipdbError } from "../core/errors.js";
 import { TopK, type Hits } from "../core/topk.js";
 import type { SearchOptions, VectorIndex } from "../core/types.js";
 import { RowGather, VectorBlock } from "./block.js";
-import { checkBatch, checkK, checkOffsets, checkPositive, checkQuery, checkTrain, noHits, uniqueSorted } from "./checks.js";
+import { checkBatch, checkK, checkOffsets, checkPositive, checkQuery, checkTrain, noHits } from "./checks.js";
 import { writeAtomic } from "./fileio.js";
 import { FlatIndex } from "./flat.js";
 import { openIvf, pendingCloser, writeIvf, type PendingLists } from "./ivffile.js";
@@ -284,12 +284,11 @@ export class IvfIndex implements VectorIndex {
     return s;
   }
 
-  /** Exact scan of the listed offsets only; returns the vectors scored. */
+  /** Exact scan of the listed offsets only (sorted and unique: an OffsetFilter's list); returns the vectors scored. */
   private scanCandidates(q: Float32Array, top: TopK, candidates: Uint32Array, allow?: (o: number) => boolean): number {
     const where = this.locations();
-    const cs = uniqueSorted(candidates);
-    const g = new RowGather(this.dim, cs.length);
-    for (const off of cs) {
+    const g = new RowGather(this.dim, candidates.length);
+    for (const off of candidates) {
       const w = where.get(off);
       if (w === undefined || (allow && !allow(off))) continue;
       const list = this.list(typeof w === "number" ? w : w[0]);
