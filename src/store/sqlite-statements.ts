@@ -8,6 +8,14 @@ import { SQLITE_KEYWORD_SQL } from "./fts.js";
 import { COLS, type Row } from "./records.js";
 import type { Db } from "./sqlite.js";
 
+/** A row of `pairsOfMany`: the asked-for item, one paired id (by offset), the pair's text when the item is an image. */
+export interface PairRow {
+  id: string;
+  other: string;
+  text: string | null;
+  image: number;
+}
+
 /** Prepares every statement of the store on `db`; `metaGet` is the one the constructor already made. */
 export function prepareStatements(db: Db, metaGet: Database.Statement<[string], unknown>): Statements {
   return {
@@ -39,6 +47,15 @@ export function prepareStatements(db: Db, metaGet: Database.Statement<[string], 
          ) ORDER BY o`,
       )
       .pluck(),
+    pairsOfMany: db.prepare<[string, string], PairRow>(
+      `SELECT id, other, text, image FROM (
+         SELECT p.image_id AS id, p.text_id AS other, i.text AS text, 1 AS image, i.offset AS o
+           FROM json_each(?) q JOIN pairs p ON p.image_id = q.value JOIN items i ON i.id = p.text_id
+         UNION ALL
+         SELECT p.text_id, p.image_id, NULL, 0, i.offset
+           FROM json_each(?) q JOIN pairs p ON p.text_id = q.value JOIN items i ON i.id = p.image_id
+       ) ORDER BY id, o`,
+    ),
     allPairs: db
       .prepare<[], [number, number]>(
         "SELECT a.offset, b.offset FROM pairs p JOIN items a ON a.id = p.image_id JOIN items b ON b.id = p.text_id ORDER BY a.offset, b.offset",
@@ -93,6 +110,7 @@ export interface Statements {
   liveOf: Database.Statement<[string, number], number>;
   insertPair: Database.Statement<[string, string], unknown>;
   paired: Database.Statement<[string, string], string>;
+  pairsOfMany: Database.Statement<[string, string], PairRow>;
   allPairs: Database.Statement<[], [number, number]>;
   countByModality: Database.Statement<[], [Modality, number]>;
   countPairs: Database.Statement<[], number>;

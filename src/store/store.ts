@@ -380,17 +380,8 @@ export class Store {
     return this.guard(() => {
       const out = new Map<string, { pairs: string[]; caption: string | null }>();
       if (ids.length === 0) return out;
-      const rows = this.db
-        .prepare<[string, string], { id: string; other: string; text: string | null; image: number }>(
-          `SELECT id, other, text, image FROM (
-             SELECT p.image_id AS id, p.text_id AS other, i.text AS text, 1 AS image, i.offset AS o
-               FROM json_each(?) q JOIN pairs p ON p.image_id = q.value JOIN items i ON i.id = p.text_id
-             UNION ALL
-             SELECT p.text_id, p.image_id, NULL, 0, i.offset
-               FROM json_each(?) q JOIN pairs p ON p.text_id = q.value JOIN items i ON i.id = p.image_id
-           ) ORDER BY id, o`,
-        )
-        .all(JSON.stringify(ids), JSON.stringify(ids));
+      const json = JSON.stringify(ids);
+      const rows = this.st.pairsOfMany.all(json, json);
       for (const r of rows) {
         let e = out.get(r.id);
         if (!e) out.set(r.id, (e = { pairs: [], caption: r.image ? r.text : null }));
