@@ -79,7 +79,10 @@ export class Collection implements CollectionApi {
     private readonly indexes: IndexSet | PgIndexes,
     private readonly opts: OpenOptions,
   ) {
-    if (opts.embedder) this.embedderP = Promise.resolve(opts.embedder);
+    if (opts.embedder) {
+      this.embedderP = Promise.resolve(opts.embedder);
+      this.modelStatus = { state: "ready" };
+    }
     this.relevance = new RelevanceCalibrator(store, async () => {
       const e = await this.embedder().catch(() => null);
       return e && ((texts: string[]) => e.embedTexts(texts));
@@ -172,7 +175,7 @@ export class Collection implements CollectionApi {
 
   /** The model's state, without loading it: idle, loading, ready, or failed with its error. */
   modelState(): ModelState {
-    return this.embedderP && this.modelStatus.state === "idle" ? { state: "ready" } : this.modelStatus;
+    return this.modelStatus;
   }
 
   /** The embedder, loaded on first use; NO_MODEL for collections of imported vectors without --model. */
