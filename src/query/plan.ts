@@ -1,5 +1,5 @@
 import { ClipdbError } from "../core/errors.js";
-import { EXACT_SCAN_FLOOR, scanListed } from "../core/cost.js";
+import { scanListed } from "../core/cost.js";
 import { OffsetFilter } from "../core/filter.js";
 import type { Hits, Modality, SearchOptions, VectorIndex } from "../core/types.js";
 import { annNames } from "./kinds.js";
@@ -75,12 +75,6 @@ export interface PlanResult {
   index: IndexKind;
   scanned: number;
 }
-
-/**
- * Below this many allowed candidates a filtered query is answered by an exact scan over the
- * candidates, whatever index was asked for: the cost model's floor (core/cost.ts), 4096.
- */
-export const EXACT_FILTER_THRESHOLD = EXACT_SCAN_FLOOR;
 
 /**
  * Runs one query: picks the index per modality (exact when a filter leaves few candidates or the
