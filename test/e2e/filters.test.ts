@@ -62,22 +62,22 @@ describe("filters, sort and duplicates in Chromium", () => {
   it("filters by date and camera, sorts by date, keeps it all in the URL, and shows an image's duplicates", async () => {
     const { page, errors } = await openPage(browser, { width: 1280, height: 900 });
     await page.goto(base);
-    await searchText(page, "a photo");
+    await searchText(page, "a photo", "all");
     expect((await ids(page)).sort()).toEqual([...Object.keys(PHOTOS), COPY].sort());
 
     // The panel: date from, then a camera, then newest first.
     await page.locator("#filters summary").click();
     await page.locator("#f-from").fill("2020-01-01");
     await page.locator("#f-from").dispatchEvent("change");
-    await settled(page);
+    await settled(page, "all");
     expect((await ids(page)).sort()).toEqual(["p2020.jpg", "p2022.jpg", "p2023.jpg"]); // the copy lost its EXIF
     expect(new URL(page.url()).searchParams.get("from")).toBe("2020-01-01");
     await page.locator("#f-camera").fill("canon, NIKON corporation"); // as typed; matched as clipdb records makers
     await page.locator("#f-camera").dispatchEvent("change");
-    await settled(page);
+    await settled(page, "all");
     expect((await ids(page)).sort()).toEqual(["p2020.jpg", "p2022.jpg"]);
     await page.locator("#f-sort").selectOption("-taken");
-    await settled(page);
+    await settled(page, "all");
     expect(await ids(page)).toEqual(["p2022.jpg", "p2020.jpg"]);
     expect(await page.locator("#filters .filter-count").innerText()).toBe("2");
     await page.screenshot({ path: path.join(ARTIFACTS, "ui-filters.png") });
@@ -86,20 +86,20 @@ describe("filters, sort and duplicates in Chromium", () => {
     const url = new URL(page.url());
     expect([url.searchParams.get("camera"), url.searchParams.get("sort")]).toEqual(["canon, NIKON corporation", "-taken"]);
     await page.reload();
-    await settled(page);
+    await settled(page, "all");
     expect(await ids(page)).toEqual(["p2022.jpg", "p2020.jpg"]);
     expect(await page.locator("#f-camera").inputValue()).toBe("canon, NIKON corporation");
     expect(await page.locator("#filters").getAttribute("open")).not.toBeNull();
 
     // Oldest first, then clearing brings every photo back, undated last under a date sort.
     await page.locator("#f-sort").selectOption("taken");
-    await settled(page);
+    await settled(page, "all");
     expect(await ids(page)).toEqual(["p2020.jpg", "p2022.jpg"]);
     await page.locator(".filter-clear").click();
-    await settled(page);
+    await settled(page, "all");
     expect(await ids(page)).toHaveLength(6);
     await page.locator("#f-sort").selectOption("taken");
-    await settled(page);
+    await settled(page, "all");
     const order = await ids(page);
     expect(order.slice(0, 4)).toEqual(["p2018.jpg", "p2020.jpg", "p2022.jpg", "p2023.jpg"]);
     expect(order.slice(4).sort()).toEqual([COPY, "plain.jpg"]);

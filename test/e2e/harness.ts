@@ -86,17 +86,25 @@ export async function stopServers(): Promise<void> {
   }
 }
 
-/** Waits until a search finished and the thumbnails in view loaded (lazy ones below the fold never load). */
-export async function settled(page: Page): Promise<void> {
+/**
+ * Which thumbnails a settled search waits for: those in view ("in-view", the default: lazy ones
+ * below the fold are not fetched until scrolled to), or every image on the page ("all", for pages
+ * whose results all fit, where a test checks every thumbnail).
+ */
+export type ImageWait = "in-view" | "all";
+
+/** Waits until a search finished and its thumbnails loaded (see ImageWait). */
+export async function settled(page: Page, images: ImageWait = "in-view"): Promise<void> {
   await page.waitForFunction(() => document.querySelector("#results")?.getAttribute("aria-busy") === "false" && !document.body.classList.contains("is-loading"));
-  await page.waitForFunction(() => Array.from(document.images).every((img) => img.complete || img.getBoundingClientRect().top > innerHeight));
+  if (images === "all") await page.waitForFunction(() => Array.from(document.images).every((img) => img.complete));
+  else await page.waitForFunction(() => Array.from(document.images).every((img) => img.complete || img.getBoundingClientRect().top > innerHeight));
 }
 
 /** Runs a text search from the search bar: waits for its response, then for the results to settle. */
-export async function searchText(page: Page, text: string): Promise<void> {
+export async function searchText(page: Page, text: string, images: ImageWait = "in-view"): Promise<void> {
   await page.locator("#q").fill(text);
   await Promise.all([page.waitForResponse((r) => r.url().endsWith("/api/v1/search") && r.request().method() === "POST"), page.locator("#q").press("Enter")]);
-  await settled(page);
+  await settled(page, images);
 }
 
 /** A new page (default 1280 × 860) whose uncaught page errors are collected in `errors`. */
@@ -105,4 +113,14 @@ export async function openPage(browser: Browser, viewport = { width: 1280, heigh
   const errors: string[] = [];
   page.on("pageerror", (e) => errors.push(String(e)));
   return { page, errors };
+}
+
+/** Clicks result card `nth` (an item → item search), waits for the "Similar to" query and the results; returns the card's id. */
+export async function clickSimilar(page: Page, nth: number, images: ImageWait = "in-view"): Promise<string> {
+  const target = page.locator(".grid .card").nth(nth);
+  const id = (await target.getAttribute("data-id"))!;
+  await target.locator(".card-hit").click();
+  await page.waitForFunction(() => (document.querySelector("#query-chip-label")?.textContent ?? "").startsWith("Similar to"));
+  await settled(page, images);
+  return id;
 }

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type PgServer, startPgServer } from "../../scripts/lib/pg-server.js";
 import { testModelDir } from "../fixtures/model.js";
 import { cocoImages } from "../server/helpers.js";
-import { ARTIFACTS, launchBrowser, openPage, prepareUi, searchText, serve, settled, stopServers } from "./harness.js";
+import { ARTIFACTS, clickSimilar, launchBrowser, openPage, prepareUi, searchText, serve, settled, stopServers } from "./harness.js";
 
 const imgs = cocoImages(6);
 let pg: PgServer;
@@ -60,11 +60,7 @@ describe("the web UI on a Postgres collection", () => {
     await expect.poll(() => page.locator(".grid .card").first().getAttribute("data-id")).toBe(`coco/${imgs[2].name}`);
 
     // Click a result: similar items, from the database.
-    const target = page.locator(".grid .card").nth(1);
-    const targetId = (await target.getAttribute("data-id"))!;
-    await target.locator(".card-hit").click();
-    await page.waitForFunction(() => (document.querySelector("#query-chip-label")?.textContent ?? "").startsWith("Similar to"));
-    await settled(page);
+    const targetId = await clickSimilar(page, 1);
     expect(new URL(page.url()).searchParams.get("item")).toBe(targetId);
     expect(await page.locator(".grid .card").count()).toBeGreaterThan(0);
 

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Collection } from "../../src/collection/index.js";
 import { testModelDir } from "../fixtures/model.js";
 import { cocoImages } from "../server/helpers.js";
-import { ARTIFACTS, launchBrowser, openPage, prepareUi, searchText, serve, settled, stopServers } from "./harness.js";
+import { ARTIFACTS, clickSimilar, launchBrowser, openPage, prepareUi, searchText, serve, settled, stopServers } from "./harness.js";
 
 const ROTATED_ID = "uploads/exif6.jpg";
 
@@ -71,7 +71,7 @@ describe("web UI in Chromium", () => {
     await shot(page, "ui-desktop-welcome");
 
     // Type a query, press Enter, see a grid of thumbnails with scores and latency.
-    await searchText(page, "a man riding a skateboard");
+    await searchText(page, "a man riding a skateboard", "all");
     expect(await page.locator(".grid .card").count()).toBe(17);
     expect(await page.locator(".grid .card .score").first().innerText()).toMatch(/^-?\d\.\d{3}$/);
     expect(await page.locator("#latency").innerText()).toMatch(/ms · exact · \d+ scanned/);
@@ -83,7 +83,7 @@ describe("web UI in Chromium", () => {
     // Upload a real JPEG with EXIF orientation 6: the preview is upright and the photo itself ranks first.
     await page.locator("#file").setInputFiles(rotatedJpeg);
     await page.waitForFunction(() => (document.querySelector("#query-chip-label")?.textContent ?? "").includes("exif6.jpg"));
-    await settled(page);
+    await settled(page, "all");
     const preview = await page.locator("#query-chip-img").evaluate((img: HTMLImageElement) => ({ w: img.naturalWidth, h: img.naturalHeight }));
     expect(preview.w).toBeGreaterThan(preview.h);
     await expect.poll(() => page.locator(".grid .card").first().getAttribute("data-id")).toBe(ROTATED_ID);
@@ -101,7 +101,7 @@ describe("web UI in Chromium", () => {
       window.dispatchEvent(new ClipboardEvent("paste", { clipboardData: dt, bubbles: true }));
     }, b64);
     await page.waitForFunction(() => (document.querySelector("#query-chip-label")?.textContent ?? "").includes("pasted.jpg"));
-    await settled(page);
+    await settled(page, "all");
     await expect.poll(() => page.locator(".grid .card").first().getAttribute("data-id")).toBe(`coco/${other.name}`);
 
     // Drop an image file on the page: same search, from a drag and drop.
@@ -115,16 +115,12 @@ describe("web UI in Chromium", () => {
       window.dispatchEvent(new DragEvent("drop", { dataTransfer: dt, bubbles: true, cancelable: true }));
     }, b64drop);
     await page.waitForFunction(() => (document.querySelector("#query-chip-label")?.textContent ?? "").includes("dropped.jpg"));
-    await settled(page);
+    await settled(page, "all");
     expect(await page.locator("#drop-overlay").isHidden()).toBe(true);
     await expect.poll(() => page.locator(".grid .card").first().getAttribute("data-id")).toBe(`coco/${dropped.name}`);
 
     // Click a result: item → item search for similar items.
-    const target = page.locator(".grid .card").nth(1);
-    const targetId = (await target.getAttribute("data-id"))!;
-    await target.locator(".card-hit").click();
-    await page.waitForFunction(() => (document.querySelector("#query-chip-label")?.textContent ?? "").startsWith("Similar to"));
-    await settled(page);
+    const targetId = await clickSimilar(page, 1, "all");
     expect(new URL(page.url()).searchParams.get("item")).toBe(targetId);
     expect(await page.locator(".grid .card").count()).toBeGreaterThan(0);
     const similarIds = await page.locator(".grid .card").evaluateAll((els) => els.map((e) => e.getAttribute("data-id")));
@@ -138,10 +134,10 @@ describe("web UI in Chromium", () => {
     expect(full.headers()["content-type"]).toBe("image/jpeg");
 
     // Texts: a list of captions, each with its paired image's thumbnail.
-    await searchText(page, "a plate of food");
+    await searchText(page, "a plate of food", "all");
     await page.locator("label:has(input[value=text])").click();
     await page.locator(".list .row").first().waitFor();
-    await settled(page);
+    await settled(page, "all");
     expect(await page.locator(".list .row .row-text").first().innerText()).not.toBe("");
     expect(await page.locator(".list .row .row-thumb img").count()).toBe(await page.locator(".list .row").count());
     await shot(page, "ui-desktop-texts");
@@ -150,7 +146,7 @@ describe("web UI in Chromium", () => {
     // only once built (it is not here).
     await page.locator("label:has(input[value=any])").click();
     await expect.poll(() => new URL(page.url()).searchParams.get("in")).toBe("any");
-    await settled(page);
+    await settled(page, "all");
     expect((await page.locator(".grid .card").count()) + (await page.locator(".list .row").count())).toBe(24);
     expect(await page.locator("input[name=index][value=ivf]").isDisabled()).toBe(true);
     await shot(page, "ui-desktop-both");
@@ -162,7 +158,7 @@ describe("web UI in Chromium", () => {
     await page.keyboard.press("Control+A");
     await page.keyboard.type("a bus");
     await page.keyboard.press("Enter");
-    await settled(page);
+    await settled(page, "all");
     let reached = false;
     for (let i = 0; i < 25 && !reached; i++) {
       await page.keyboard.press("Tab");
@@ -179,7 +175,7 @@ describe("web UI in Chromium", () => {
     const page = await browser.newPage({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true });
     await page.goto(`${base}/?q=${encodeURIComponent("a cat sitting")}&in=image&k=12`);
     await page.locator(".grid .card").first().waitFor();
-    await settled(page);
+    await settled(page, "all");
     expect(await page.locator(".grid .card").count()).toBe(12);
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
     expect(overflow).toBeLessThanOrEqual(0);
@@ -188,11 +184,11 @@ describe("web UI in Chromium", () => {
     await shot(page, "ui-phone-text-search");
     await page.locator("#file").setInputFiles(rotatedJpeg);
     await page.waitForFunction(() => (document.querySelector("#query-chip-label")?.textContent ?? "").includes("exif6.jpg"));
-    await settled(page);
+    await settled(page, "all");
     await shot(page, "ui-phone-image-search");
     await page.locator("label:has(input[value=text])").click();
     await page.locator(".list .row").first().waitFor();
-    await settled(page);
+    await settled(page, "all");
     await shot(page, "ui-phone-texts");
     await page.close();
   });
