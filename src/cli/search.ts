@@ -3,7 +3,7 @@ import { extname } from "node:path";
 import { ClipdbError } from "../core/errors.js";
 import { parseF32, parseNpy } from "../core/npy.js";
 import { countsScanned, type Collection, type IndexChoice, type QueryInput, type SearchMode, type SearchResult } from "../collection/index.js";
-import type { SortOrder } from "../query/index.js";
+import { requireOneQuery, type SortOrder } from "../query/index.js";
 import { clip, table } from "./output.js";
 import { termsNeedModel, termsOf, type TermFlags } from "./terms.js";
 
@@ -31,12 +31,12 @@ export interface SearchFlags extends TermFlags {
 }
 
 function queryOf(f: SearchFlags): QueryInput {
-  const given = [f.text, f.image, f.item, f.vectorFile].filter((x) => x !== undefined).length;
+  const flags = { "--text": f.text, "--image": f.image, "--item": f.item, "--vector-file": f.vectorFile };
+  const given = Object.entries(flags).filter(([, v]) => v !== undefined).map(([flag]) => flag);
   const terms = termsOf(f);
-  if (given === 0 && terms.plus) return terms;
-  if (given !== 1) {
-    throw new ClipdbError("INVALID_ARGUMENT", { name: "query", reason: given ? "more than one query given" : "no query given", hint: "Give exactly one of --text, --image, --item or --vector-file." });
-  }
+  if (given.length === 0 && terms.plus) return terms;
+  // Before any file is read; the error names the flags given.
+  requireOneQuery(given, Object.keys(flags));
   if (f.image !== undefined && !existsSync(f.image)) throw new ClipdbError("INVALID_ARGUMENT", { name: "image", reason: `'${f.image}' does not exist` });
   if (f.vectorFile === undefined) return { text: f.text, image: f.image, item: f.item, ...terms };
   if (!existsSync(f.vectorFile)) throw new ClipdbError("INVALID_ARGUMENT", { name: "vector-file", reason: `'${f.vectorFile}' does not exist` });

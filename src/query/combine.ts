@@ -61,8 +61,8 @@ export function parseCombined(q: RawQuery & { plus?: RawTerm[]; minus?: RawTerm[
   }
   const out: ParsedTerm[] = [];
   if (main) out.push({ input: parseQuery({ text: q.text, image: q.image, item: q.item, vector: q.vector }), weight: 1 });
-  plus.forEach((t, i) => out.push({ input: parseQuery(termInput(t, `plus[${i}]`)), weight: checkWeight(t?.weight, `plus[${i}]`) }));
-  minus.forEach((t, i) => out.push({ input: parseQuery(termInput(t, `minus[${i}]`)), weight: -checkWeight(t?.weight, `minus[${i}]`) }));
+  plus.forEach((t, i) => out.push({ input: parseQuery(termInput(t, `plus[${i}]`), `plus[${i}]`), weight: checkWeight(t?.weight, `plus[${i}]`) }));
+  minus.forEach((t, i) => out.push({ input: parseQuery(termInput(t, `minus[${i}]`), `minus[${i}]`), weight: -checkWeight(t?.weight, `minus[${i}]`) }));
   return out;
 }
 

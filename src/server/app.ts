@@ -20,6 +20,7 @@ import { registerItemRoutes } from "./routes-items.js";
 import { registerDupeRoutes } from "./routes-dupes.js";
 import { registerSearchRoutes } from "./routes-search.js";
 import { registerStatusRoutes } from "./routes-status.js";
+import { SHARED_SCHEMAS } from "./schemas.js";
 
 /** Default upload limit: 20 MB. */
 export const DEFAULT_UPLOAD_LIMIT = 20 * 1024 * 1024;
@@ -300,7 +301,10 @@ export async function buildServer(col: CollectionApi, opts: ServerOptions = {}):
     limits: { fileSize: uploadLimit, files: 1, fields: 20, parts: 24, fieldSize: 256 * 1024 },
   });
 
+  for (const schema of SHARED_SCHEMAS) app.addSchema(schema);
   await app.register(swagger, {
+    // Shared schemas keep their $id as their name under components.schemas (not "def-0").
+    refResolver: { buildLocalReference: (json, _base, _fragment, i) => (typeof json.$id === "string" ? json.$id : `def-${i}`) },
     openapi: {
       openapi: "3.1.0",
       info: {

@@ -1,4 +1,6 @@
 import { ClipdbError, type ErrorCode } from "../core/errors.js";
+import type { Static } from "@sinclair/typebox";
+import type { ErrorResponseSchema } from "./schemas.js";
 import { hidePaths } from "./views.js";
 
 /**
@@ -41,13 +43,8 @@ export const STATUS_BY_CODE: Record<ErrorCode, number> = {
   BUSY: 503,
 };
 
-/**
- * The JSON body of every error response: `{ "error": { "code", "message", "requestId" } }`. The
- * request id is also the response's X-Request-Id header, and names the request in the server log.
- */
-export interface ErrorBody {
-  error: { code: string; message: string; requestId?: string };
-}
+/** The JSON body of every error response (see ErrorResponseSchema in schemas.ts). */
+export type ErrorBody = Static<typeof ErrorResponseSchema>;
 
 /** A mapped error: HTTP status plus the JSON body to send. */
 export interface HttpError {

@@ -2,7 +2,8 @@ import { ClipdbError } from "../core/errors.js";
 import type { IndexChoice, QueryInput, SearchMode, SearchParams } from "../collection/types.js";
 import { indexChoices } from "../collection/index.js";
 import { SORT_ORDERS, type SortOrder, type WhereInput } from "../query/index.js";
-import { MAX_K } from "./schemas.js";
+import { MAX_K, SEARCH_MODES } from "./schemas.js";
+import type { SearchBody } from "./schemas-search.js";
 import { parseMinRelevance } from "../query/relevance.js";
 import { parseTerms } from "./terms.js";
 
@@ -66,8 +67,6 @@ function whereFilter(v: unknown): WhereInput | undefined {
  *
  * @throws ClipdbError INVALID_ARGUMENT with the offending option's name
  */
-const SEARCH_MODES: readonly SearchMode[] = ["vector", "keyword", "hybrid"];
-
 export function parseSearchParams(raw: RawSearchOptions): SearchParams {
   const params: SearchParams = {};
   const k = int("k", raw.k, 1, MAX_K);
@@ -80,7 +79,7 @@ export function parseSearchParams(raw: RawSearchOptions): SearchParams {
   if (nprobe !== undefined) params.nprobe = nprobe;
   const ef = int("ef", raw.ef, 1, 100000);
   if (ef !== undefined) params.ef = ef;
-  const mode = oneOf<SearchMode>("mode", raw.mode, SEARCH_MODES);
+  const mode = oneOf<SearchMode>("mode", raw.mode, SEARCH_MODES as readonly SearchMode[]);
   if (mode !== undefined) params.mode = mode;
   const where = whereFilter(raw.where);
   if (where !== undefined) params.where = where;
@@ -96,40 +95,23 @@ export function parseSearchParams(raw: RawSearchOptions): SearchParams {
   return params;
 }
 
-/** The JSON search body after schema validation. */
-export interface SearchBody extends RawSearchOptions {
-  text?: string;
-  item?: string;
-  vector?: number[];
-  plus?: unknown;
-  minus?: unknown;
-  cursor?: string;
-}
-
 /**
- * Builds the query of POST /search: exactly one of text, item or vector.
+ * The query of POST /search, as the collection takes it: the body's text, item or vector (as a
+ * Float32Array) and its plus/minus terms. Whether exactly one was given is the query layer's check
+ * (parseQuery), which names the fields; this only converts.
  *
- * @throws ClipdbError INVALID_ARGUMENT when none or several are given, or the text is blank
+ * @throws ClipdbError INVALID_ARGUMENT for a malformed term
  */
 export function parseSearchQuery(body: SearchBody): QueryInput {
-  const given = (["text", "item", "vector"] as const).filter((key) => body[key] !== undefined);
   const plus = parseTerms("plus", body.plus);
   const minus = parseTerms("minus", body.minus);
-  const terms = { ...(plus?.length ? { plus } : {}), ...(minus?.length ? { minus } : {}) };
-  if (given.length === 0 && terms.plus) return terms;
-  if (given.length !== 1) {
-    throw bad(
-      "query",
-      given.length === 0 ? "no query given" : `several queries given (${given.join(", ")})`,
-      "Send exactly one of 'text', 'item' or 'vector'; upload images to /api/v1/search/image.",
-    );
-  }
-  if (body.text !== undefined) {
-    if (body.text.trim() === "") throw bad("text", "the text is blank");
-    return { text: body.text, ...terms };
-  }
-  if (body.item !== undefined) return { item: body.item, ...terms };
-  return { vector: Float32Array.from(body.vector ?? []), ...terms };
+  return {
+    ...(body.text !== undefined ? { text: body.text } : {}),
+    ...(body.item !== undefined ? { item: body.item } : {}),
+    ...(body.vector !== undefined ? { vector: Float32Array.from(body.vector) } : {}),
+    ...(plus?.length ? { plus } : {}),
+    ...(minus?.length ? { minus } : {}),
+  };
 }
 
 /**

@@ -1,30 +1,38 @@
+import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
+import { Type } from "@sinclair/typebox";
 import type { FastifyInstance } from "fastify";
 import { DEFAULT_DUPE_THRESHOLD, DEFAULT_HASH_DISTANCE } from "../collection/index.js";
 import { ClipdbError } from "../core/errors.js";
 import type { ServerContext } from "./context.js";
-import { errors, idParams } from "./schemas.js";
+import { errors, IdParams } from "./schemas.js";
 
-const dupeQuery = {
-  type: "object",
-  properties: {
-    threshold: { type: "number", minimum: -1, maximum: 1, description: `Least embedding cosine of a pair; default ${DEFAULT_DUPE_THRESHOLD}. Higher is stricter.` },
-    maxDistance: { type: "integer", minimum: 0, maximum: 64, description: `Most differing perceptual-hash bits of 64; default ${DEFAULT_HASH_DISTANCE}. Lower is stricter.` },
-  },
-} as const;
+const DupeQuery = Type.Object({
+  threshold: Type.Optional(
+    Type.Number({ minimum: -1, maximum: 1, description: `Least embedding cosine of a pair; default ${DEFAULT_DUPE_THRESHOLD}. Higher is stricter.` }),
+  ),
+  maxDistance: Type.Optional(
+    Type.Integer({ minimum: 0, maximum: 64, description: `Most differing perceptual-hash bits of 64; default ${DEFAULT_HASH_DISTANCE}. Lower is stricter.` }),
+  ),
+});
 
-const matchSchema = {
-  type: "object",
-  required: ["id", "score", "distance"],
-  properties: {
-    id: { type: "string" },
-    score: { type: "number", description: "Cosine of the two embeddings." },
-    distance: { type: "integer", description: "Perceptual-hash bits (of 64) that differ." },
-  },
-} as const;
+const DupeMatch = Type.Object({
+  id: Type.String(),
+  score: Type.Number({ description: "Cosine of the two embeddings." }),
+  distance: Type.Integer({ description: "Perceptual-hash bits (of 64) that differ." }),
+});
+
+const DupesOfResponse = Type.Object({ id: Type.String(), duplicates: Type.Array(DupeMatch) });
+
+const DupeGroupsResponse = Type.Object({
+  groups: Type.Array(Type.Object({ ids: Type.Array(Type.String()), score: Type.Number() })),
+  images: Type.Integer({ description: "Images compared." }),
+  unhashed: Type.Array(Type.String(), { description: "Images that could not be compared (no hash, file gone)." }),
+});
 
 /** GET /api/v1/items/:id/duplicates and GET /api/v1/duplicates. */
-export function registerDupeRoutes(app: FastifyInstance, ctx: ServerContext): void {
-  app.get<{ Params: { id: string }; Querystring: { threshold?: number; maxDistance?: number } }>(
+export function registerDupeRoutes(base: FastifyInstance, ctx: ServerContext): void {
+  const app = base.withTypeProvider<TypeBoxTypeProvider>();
+  app.get(
     "/api/v1/items/:id/duplicates",
     {
       schema: {
@@ -32,10 +40,10 @@ export function registerDupeRoutes(app: FastifyInstance, ctx: ServerContext): vo
         description:
           "Stored images that are re-encodes, resizes, small crops or rotated copies of this one: perceptual hashes within maxDistance bits and embeddings at least threshold apart, best first. A text item has none.",
         tags: ["items"],
-        params: idParams,
-        querystring: dupeQuery,
+        params: IdParams,
+        querystring: DupeQuery,
         response: {
-          200: { type: "object", required: ["id", "duplicates"], properties: { id: { type: "string" }, duplicates: { type: "array", items: matchSchema } } },
+          200: DupesOfResponse,
           ...errors(400, 404),
         },
       },
@@ -47,24 +55,16 @@ export function registerDupeRoutes(app: FastifyInstance, ctx: ServerContext): vo
     },
   );
 
-  app.get<{ Querystring: { threshold?: number; maxDistance?: number } }>(
+  app.get(
     "/api/v1/duplicates",
     {
       schema: {
         summary: "Groups of near-duplicate images",
         description: "Every group of near-identical images in the collection (as `clipdb dupes --json`), highest score first.",
         tags: ["items"],
-        querystring: dupeQuery,
+        querystring: DupeQuery,
         response: {
-          200: {
-            type: "object",
-            required: ["groups", "images", "unhashed"],
-            properties: {
-              groups: { type: "array", items: { type: "object", required: ["ids", "score"], properties: { ids: { type: "array", items: { type: "string" } }, score: { type: "number" } } } },
-              images: { type: "integer", description: "Images compared." },
-              unhashed: { type: "array", items: { type: "string" }, description: "Images that could not be compared (no hash, file gone)." },
-            },
-          },
+          200: DupeGroupsResponse,
           ...errors(400),
         },
       },

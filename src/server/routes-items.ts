@@ -1,13 +1,12 @@
+import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { AddSummary, ImageBytes, ItemView } from "../collection/types.js";
 import { ClipdbError, type ErrorCode, ERROR_CODES } from "../core/errors.js";
 import type { ServerContext } from "./context.js";
 import { readForm } from "./multipart.js";
 import { parseMeta } from "./params.js";
-import { addItemBody, addResponse, errors, idParams, itemSchema, MAX_TEXT } from "./schemas.js";
+import { AddItemBody, AddResponseSchema, Binary, errors, IdParams, ItemSchema, MAX_TEXT, RemoveResponseSchema } from "./schemas.js";
 import { publicItem } from "./views.js";
-
-type IdRequest = FastifyRequest<{ Params: { id: string } }>;
 
 /** Looks an item up by its id; the id is never used as a path. */
 async function itemOr404(ctx: ServerContext, id: string): Promise<ItemView> {
@@ -20,7 +19,7 @@ async function itemOr404(ctx: ServerContext, id: string): Promise<ItemView> {
  * Sends image bytes with an ETag derived from the item's content hash, so browsers revalidate
  * cheaply (304) and never keep a stale picture after an id is reused for other content.
  */
-async function sendImage(req: IdRequest, reply: FastifyReply, item: ItemView, variant: string, load: () => Promise<ImageBytes>) {
+async function sendImage(req: Pick<FastifyRequest, "headers">, reply: FastifyReply, item: ItemView, variant: string, load: () => Promise<ImageBytes>) {
   const etag = item.hash ? `"${item.hash}-${variant}"` : undefined;
   if (etag) {
     reply.header("ETag", etag);
@@ -46,30 +45,31 @@ function failureOf(summary: AddSummary): ClipdbError | undefined {
 const ADD_FIELDS = ["text", "id", "meta"];
 
 /** GET/DELETE /api/v1/items/:id, GET …/image and …/thumb, POST /api/v1/items. */
-export function registerItemRoutes(app: FastifyInstance, ctx: ServerContext): void {
-  app.get<{ Params: { id: string } }>(
+export function registerItemRoutes(base: FastifyInstance, ctx: ServerContext): void {
+  const app = base.withTypeProvider<TypeBoxTypeProvider>();
+  app.get(
     "/api/v1/items/:id",
     {
       schema: {
         summary: "Get an item",
         tags: ["items"],
-        params: idParams,
-        response: { 200: itemSchema, ...errors(404) },
+        params: IdParams,
+        response: { 200: ItemSchema, ...errors(404) },
       },
     },
     async (req) => publicItem(await itemOr404(ctx, req.params.id)),
   );
 
-  app.get<{ Params: { id: string } }>(
+  app.get(
     "/api/v1/items/:id/image",
     {
       schema: {
         summary: "The full image of an image item",
         description: "The item's own file, found by id. Text items and unknown ids get 404.",
         tags: ["items"],
-        params: idParams,
+        params: IdParams,
         produces: ["image/*"],
-        response: { 200: { type: "string", format: "binary" }, ...errors(404) },
+        response: { 200: Binary, ...errors(404) },
       },
     },
     async (req, reply) => {
@@ -78,16 +78,16 @@ export function registerItemRoutes(app: FastifyInstance, ctx: ServerContext): vo
     },
   );
 
-  app.get<{ Params: { id: string } }>(
+  app.get(
     "/api/v1/items/:id/thumb",
     {
       schema: {
         summary: "A JPEG thumbnail of an image item",
         description: "EXIF-rotated, made once and cached by the collection.",
         tags: ["items"],
-        params: idParams,
+        params: IdParams,
         produces: ["image/jpeg"],
-        response: { 200: { type: "string", format: "binary" }, ...errors(404, 422) },
+        response: { 200: Binary, ...errors(404, 422) },
       },
     },
     async (req, reply) => {
@@ -96,17 +96,17 @@ export function registerItemRoutes(app: FastifyInstance, ctx: ServerContext): vo
     },
   );
 
-  app.delete<{ Params: { id: string } }>(
+  app.delete(
     "/api/v1/items/:id",
     {
       schema: {
         summary: "Remove an item",
         description: "Removes the item, its pairs and its vectors from every index. Needs the Bearer token when one is set, and refuses cross-origin requests.",
         tags: ["items"],
-        params: idParams,
+        params: IdParams,
         security: [{ bearer: [] }],
         response: {
-          200: { type: "object", required: ["removed"], properties: { removed: { type: "integer" } } },
+          200: RemoveResponseSchema,
           ...errors(401, 403, 404),
         },
       },
@@ -130,9 +130,9 @@ export function registerItemRoutes(app: FastifyInstance, ctx: ServerContext): vo
           "Needs the Bearer token when one is set, and refuses cross-origin requests. Uploads beyond the server's cap get 503 with Retry-After.",
         tags: ["items"],
         consumes: ["multipart/form-data"],
-        body: addItemBody,
+        body: AddItemBody,
         security: [{ bearer: [] }],
-        response: { 201: addResponse, 200: addResponse, ...errors(400, 401, 403, 409, 413, 415, 422, 500, 503) },
+        response: { 201: AddResponseSchema, 200: AddResponseSchema, ...errors(400, 401, 403, 409, 413, 415, 422, 500, 503) },
       },
     },
     async (req, reply) => {

@@ -1,9 +1,13 @@
 /**
- * JSON schemas of the HTTP API. Fastify validates requests with them, serialises responses with
- * them, and @fastify/swagger turns them into /openapi.json (OpenAPI 3.1, so `type: [..., "null"]`
- * is valid). Limits here are the API's limits: k ≤ 1000, text ≤ 4096 characters, vector ≤ 8192 dims.
+ * The one schema source of the HTTP API, written with TypeBox. From these schemas come Fastify's
+ * validation and response serialisation, the route handlers' types (through the TypeBox type
+ * provider), @fastify/swagger's /openapi.json (OpenAPI 3.1, so `type: [..., "null"]` is valid), and,
+ * generated from that document, the web UI's types (web/src/api.gen.ts, `npm run gen:api`).
+ * Limits here are the API's limits: k ≤ 1000, text ≤ 4096 characters, vector ≤ 8192 dims.
+ * Search request bodies live in schemas-search.ts.
  */
-import { annNames, indexChoices } from "../collection/index.js";
+import { type SchemaOptions, type Static, type TSchema, type TUnsafe, Type } from "@sinclair/typebox";
+import { annNames } from "../collection/index.js";
 
 /** Largest k a search may ask for. */
 export const MAX_K = 1000;
@@ -12,295 +16,208 @@ export const MAX_TEXT = 4096;
 /** Largest vector dimension accepted in a JSON query. */
 export const MAX_DIM = 8192;
 
-const scalar = { anyOf: [{ type: "string" }, { type: "number" }, { type: "boolean" }] } as const;
+/**
+ * A string enum as JSON Schema's `enum` (so Ajv's error lists the allowed values, and OpenAPI shows
+ * an enum), typed as the union of its values. TypeBox's own Union of Literals would be an `anyOf`
+ * of `const`s, whose errors are one line per value.
+ */
+export function StringEnum<const T extends readonly string[]>(values: T, opts: SchemaOptions = {}) {
+  return Type.Unsafe<T[number]>({ ...opts, type: "string", enum: [...values] });
+}
 
 /**
- * A metadata filter: an object of key → string (equality), or a list whose items are conditions
- * `{key, op, value}` or expressions such as "taken>=2020-01-01"; all must hold.
+ * A value of JSON type `type`, or null, as `type: [type, "null"]`: the form the serialiser writes
+ * fastest and OpenAPI 3.1 reads as nullable.
  */
-export const whereSchema = {
-  description:
-    'Metadata filter. An object is equality ({"split":"val"}); a list holds conditions, all of which must hold: ' +
-    '{"key":"taken","op":">=","value":"2020-01-01"}, {"key":"camera","op":"in","value":["Canon","Nikon"]}, or the same as text ("width>=1024", "camera in (Canon,Nikon)"). ' +
-    "Operators: = != < <= > >= in exists. '<' and friends take a number or a date (YYYY-MM-DD[THH:MM[:SS]]; a date alone means that whole day).",
-  anyOf: [
-    { type: "object", additionalProperties: scalar },
-    {
-      type: "array",
-      maxItems: 64,
-      items: {
-        anyOf: [
-          { type: "string", minLength: 1, maxLength: 1024 },
-          {
-            type: "object",
-            required: ["key", "op"],
-            additionalProperties: false,
-            properties: {
-              key: { type: "string", minLength: 1 },
-              op: { type: "string", enum: ["=", "!=", "<", "<=", ">", ">=", "in", "exists"] },
-              value: { anyOf: [...scalar.anyOf, { type: "array", maxItems: 1024, items: scalar }] },
-            },
-          },
-        ],
-      },
-    },
-  ],
-} as const;
+export function Nullable<T extends "string" | "integer" | "number">(type: T, opts: SchemaOptions = {}) {
+  return Type.Unsafe<(T extends "string" ? string : number) | null>({ ...opts, type: [type, "null"] });
+}
 
-/** Order of the returned top k. */
-export const sortSchema = {
-  type: "string",
-  enum: ["relevance", "taken", "-taken"],
-  description: "Order of the top k: relevance (default, best first), taken (oldest first) or -taken (newest first); items without a date taken go last.",
-} as const;
+/**
+ * A `$ref` to a shared schema (one with an `$id`, in SHARED_SCHEMAS), typed as that schema: the
+ * document names it once under components.schemas, and the generated web types name it too.
+ */
+export function RefTo<T extends TSchema>(schema: T, opts: SchemaOptions = {}): TUnsafe<Static<T>> {
+  if (!schema.$id) throw new Error("RefTo needs a schema with an $id");
+  return Type.Unsafe<Static<T>>(Type.Ref(schema.$id, opts));
+}
 
-const searchOptionProps = {
-  k: { type: "integer", minimum: 1, maximum: MAX_K, description: "Results returned; default 10 (with `cursor`: the first page's k)." },
-  modality: {
-    type: "string",
-    enum: ["image", "text", "any"],
-    description: "What is searched: images, texts, or both merged by score; default any.",
-  },
-  index: {
-    type: "string",
-    enum: indexChoices(),
-    description: `Index that answers: auto (default: the built HNSW, else IVF, index once a modality holds more than 10,000 vectors, exact below), exact (brute force), ${annNames().join(" or ")} (need \`clipdb index build\`; GET /api/v1/stats lists the kinds and what is built).`,
-  },
-  nprobe: { type: "integer", minimum: 1, maximum: 65536, description: "IVF lists probed; default 16 or the tuned value. Higher is slower and more exact." },
-  ef: { type: "integer", minimum: 1, maximum: 100000, description: "HNSW search breadth; default 64 or the tuned value. Higher is slower and more exact." },
-  where: whereSchema,
-  sort: sortSchema,
-  minRelevance: {
-    anyOf: [{ type: "number", minimum: 0, maximum: 1 }, { type: "string", enum: ["auto"] }],
-    description: 'Drop hits whose `relevance` is below this: a number in [0, 1], or "auto" (the default cutoff, 0.3). Default: off. May return fewer than k.',
-  },
-  adapt: {
-    type: "boolean",
-    description: "Apply the collection's stored query adapter (clipdb adapt) when it fits: a text searching images only, or an image searching texts only. Default true.",
-  },
-  mode: {
-    type: "string",
-    enum: ["vector", "keyword", "hybrid"],
-    description:
-      "How hits are ranked: vector (default; cosine), keyword (text items by the query's words, stemmed; \"quoted phrases\" whole) or hybrid (both rankings fused by reciprocal rank, so a rare name in a caption is found even when the embedding misses it). keyword and hybrid need a text query and modality text or any.",
-  },
-} as const;
+/** Free-form metadata: an object of any keys. */
+export const Meta = Type.Unsafe<Record<string, unknown>>({ type: "object", additionalProperties: true });
 
-/** Body of POST /api/v1/search: exactly one of text, item, vector, plus options. */
-export const searchBody = {
-  type: "object",
-  additionalProperties: false,
-  description: "Exactly one of `text`, `item` or `vector`, plus search options.",
-  properties: {
-    text: { type: "string", minLength: 1, maxLength: MAX_TEXT, description: "Free text, embedded with the collection's model." },
-    item: { type: "string", minLength: 1, description: "Id of an item in the collection (item → item search)." },
-    vector: {
-      type: "array",
-      items: { type: "number" },
-      minItems: 1,
-      maxItems: MAX_DIM,
-      description: "A query vector of the collection's dimension; normalised before use.",
-    },
-    ...searchOptionProps,
-    cursor: { type: "string", minLength: 1, maxLength: 64, description: "The `next` of a previous page: returns the page after it (with only `k` beside it)." },
-  },
-} as const;
+/** Image or text. */
+export const ModalitySchema = StringEnum(["image", "text"]);
 
-/** Multipart body of POST /api/v1/search/image (documented; parsed by hand from the stream). */
-export const searchImageBody = {
-  type: "object",
-  required: ["image"],
-  properties: {
-    image: { type: "string", format: "binary", description: "The query image: JPEG, PNG, WebP, GIF, AVIF or TIFF. `file` is accepted as an alias." },
-    k: { type: "integer", minimum: 1, maximum: MAX_K },
-    modality: searchOptionProps.modality,
-    index: searchOptionProps.index,
-    nprobe: searchOptionProps.nprobe,
-    ef: searchOptionProps.ef,
-    adapt: { type: "string", enum: ["true", "false"], description: searchOptionProps.adapt.description },
-    where: { type: "string", description: "Metadata filter as JSON, as in /search: an object of strings ({\"split\":\"val\"}) or a list of conditions ([\"taken>=2020-01-01\"])." },
-    sort: sortSchema,
-    minRelevance: { type: "string", description: 'A number in [0, 1] or "auto" (see /search).' },
-    mode: searchOptionProps.mode,
-  },
-} as const;
-
-/** Multipart body of POST /api/v1/items (documented; parsed by hand from the stream). */
-export const addItemBody = {
-  type: "object",
-  properties: {
-    image: { type: "string", format: "binary", description: "An image file. With `text`, the text is stored as its caption." },
-    text: { type: "string", maxLength: MAX_TEXT, description: "A text item, or the caption of `image`." },
-    id: { type: "string", description: "Stable id; default: the content hash (images) or 'text:' + hash (texts)." },
-    meta: { type: "string", description: "Metadata as a JSON object." },
-  },
-} as const;
-
-const nullableString = { type: ["string", "null"] } as const;
-const meta = { type: "object", additionalProperties: true } as const;
+/** How hits are ranked. */
+export const SEARCH_MODES = ["vector", "keyword", "hybrid"] as const;
 
 /**
  * One search hit as sent: the collection's hit plus `pairs` (captions of an image, or a caption's
  * image) and `caption` (an image's first caption, null otherwise).
  */
-export const hitSchema = {
-  type: "object",
-  required: ["rank", "id", "modality", "score", "relevance", "path", "text", "meta", "pairs", "caption"],
-  properties: {
-    rank: { type: "integer" },
-    id: { type: "string" },
-    modality: { type: "string", enum: ["image", "text"] },
-    score: { type: "number", description: "True cosine similarity between the query and the item." },
-    relevance: {
-      type: "number",
+export const HitSchema = Type.Object(
+  {
+    rank: Type.Integer(),
+    id: Type.String(),
+    modality: ModalitySchema,
+    score: Type.Number({ description: "True cosine similarity between the query and the item." }),
+    relevance: Type.Number({
       minimum: 0,
       maximum: 1,
-      description: "Calibrated relevance in [0, 1], comparable across models and collections: the estimated share of true matches among hits at least this strong (fitted per collection and direction).",
-    },
-    path: nullableString,
-    text: nullableString,
-    meta,
-    pairs: { type: "array", items: { type: "string" } },
-    caption: { ...nullableString, description: "For an image: the text of its first caption; otherwise null." },
-    rrf: { type: "number", description: "Keyword and hybrid modes: the reciprocal-rank-fusion score that ordered the hits." },
+      description:
+        "Calibrated relevance in [0, 1], comparable across models and collections: the estimated share of true matches among hits at least this strong (fitted per collection and direction).",
+    }),
+    path: Nullable("string"),
+    text: Nullable("string"),
+    meta: Meta,
+    pairs: Type.Array(Type.String()),
+    caption: Nullable("string", { description: "For an image: the text of its first caption; otherwise null." }),
+    rrf: Type.Optional(Type.Number({ description: "Keyword and hybrid modes: the reciprocal-rank-fusion score that ordered the hits." })),
   },
-} as const;
+  { $id: "Hit" },
+);
+/** One search hit as sent. */
+export type Hit = Static<typeof HitSchema>;
 
 /** Response of both search routes. */
-export const searchResponse = {
-  type: "object",
-  required: ["results", "ms", "index", "scanned", "mode", "next"],
-  properties: {
-    results: { type: "array", items: hitSchema },
-    ms: { type: "number", description: "Server-side time of the search, embedding included." },
-    index: { type: "string", enum: ["exact", ...annNames(), "keyword"] },
-    scanned: { type: "integer", description: "Vectors scored for this query (HNSW does not count them: 0 there, which means unknown)." },
-    adapted: { type: "string", enum: ["t2i", "i2t"], description: "The stored query adapter applied, when one was." },
-    hint: { type: "string", description: "Set when the results are empty for a reason worth saying, e.g. a filter key that no item has." },
-    mode: { type: "string", enum: ["vector", "keyword", "hybrid"] },
-    next: {
-      type: ["string", "null"],
-      description: "Cursor of the next page (send it as `cursor`), or null when this page was the last. Kept 15 minutes by this server process; the next page reuses the query's embedding.",
-    },
+export const SearchResponseSchema = Type.Object(
+  {
+    results: Type.Array(RefTo(HitSchema)),
+    ms: Type.Number({ description: "Server-side time of the search, embedding included." }),
+    index: StringEnum(["exact", ...annNames(), "keyword"]),
+    scanned: Type.Integer({ description: "Vectors scored for this query (HNSW does not count them: 0 there, which means unknown)." }),
+    adapted: Type.Optional(StringEnum(["t2i", "i2t"], { description: "The stored query adapter applied, when one was." })),
+    hint: Type.Optional(Type.String({ description: "Set when the results are empty for a reason worth saying, e.g. a filter key that no item has." })),
+    mode: StringEnum(SEARCH_MODES),
+    next: Nullable("string", {
+      description:
+        "Cursor of the next page (send it as `cursor`), or null when this page was the last. Kept 15 minutes by this server process; the next page reuses the query's embedding.",
+    }),
   },
-} as const;
+  { $id: "SearchResponse" },
+);
+/** Response of both search routes. */
+export type SearchResponse = Static<typeof SearchResponseSchema>;
 
 /** An item as GET /api/v1/items/:id returns it. */
-export const itemSchema = {
-  type: "object",
-  required: ["id", "modality", "path", "text", "meta", "hash", "pairs", "createdAt"],
-  properties: {
-    id: { type: "string" },
-    modality: { type: "string", enum: ["image", "text"] },
-    path: nullableString,
-    text: nullableString,
-    meta,
-    hash: nullableString,
-    pairs: { type: "array", items: { type: "string" } },
-    createdAt: { type: "string" },
-  },
-} as const;
+export const ItemSchema = Type.Object({
+  id: Type.String(),
+  modality: ModalitySchema,
+  path: Nullable("string"),
+  text: Nullable("string"),
+  meta: Meta,
+  hash: Nullable("string"),
+  pairs: Type.Array(Type.String()),
+  createdAt: Type.String(),
+});
+
+/** Multipart body of POST /api/v1/items (documented; parsed by hand from the stream). */
+export const AddItemBody = Type.Object({
+  image: Type.Optional(Type.String({ format: "binary", description: "An image file (`file` is accepted as an alias). With `text`, the text is stored as its caption." })),
+  text: Type.Optional(Type.String({ maxLength: MAX_TEXT, description: "A text item, or the caption of `image`." })),
+  id: Type.Optional(Type.String({ description: "Stable id; default: the content hash (images) or 'text:' + hash (texts)." })),
+  meta: Type.Optional(Type.String({ description: "Metadata as a JSON object." })),
+});
 
 /** Response of POST /api/v1/items. */
-export const addResponse = {
-  type: "object",
-  required: ["added", "skipped", "ids"],
-  properties: {
-    added: { type: "integer" },
-    skipped: { type: "integer", description: "Inputs already in the collection (same content hash)." },
-    ids: { type: "array", items: { type: "string" }, description: "Ids added." },
-    skippedIds: { type: "array", items: { type: "string" }, description: "Ids under which skipped inputs are already stored (the existing items)." },
-  },
-} as const;
+export const AddResponseSchema = Type.Object({
+  added: Type.Integer(),
+  skipped: Type.Integer({ description: "Inputs already in the collection (same content hash)." }),
+  ids: Type.Array(Type.String(), { description: "Ids added." }),
+  skippedIds: Type.Optional(Type.Array(Type.String(), { description: "Ids under which skipped inputs are already stored (the existing items)." })),
+});
+
+/** Response of DELETE /api/v1/items/:id. */
+export const RemoveResponseSchema = Type.Object({ removed: Type.Integer() });
 
 /** Response of GET /api/v1/stats. */
-export const statsResponse = {
-  type: "object",
-  required: ["images", "texts", "pairs", "dim", "model", "indexes", "kinds", "bytes"],
-  properties: {
-    images: { type: "integer" },
-    texts: { type: "integer" },
-    pairs: { type: "integer" },
-    dim: { type: ["integer", "null"] },
-    model: nullableString,
-    bytes: { type: "integer" },
-    kinds: {
-      type: "array",
-      description: "The index kinds this collection's store can build and search, in auto order.",
-      items: {
-        type: "object",
-        required: ["name", "kind", "param", "default", "describe"],
-        properties: {
-          name: { type: "string", description: "What `index` takes." },
-          kind: { type: "string" },
-          param: { type: ["string", "null"], description: "Its search parameter (nprobe, ef)." },
-          default: { type: ["number", "null"] },
-          describe: { type: "string" },
-        },
-      },
-    },
-    indexes: {
-      type: "array",
-      items: {
-        type: "object",
-        properties: {
-          type: { type: "string", description: "The kind's name, as `index` takes it (hnsw, ivf)." },
-          kind: { type: "string", description: "The registered kind: hnsw, ivf (clipdb files), pgvector-hnsw, pgvector-ivfflat (inside Postgres)." },
-          modality: { type: "string" },
-          spec: { type: "string" },
-          size: { type: "integer" },
-          pending: { type: "integer", description: "Changes since the index file was written (served from an exact in-memory delta until compaction)." },
-          bytes: { type: "integer" },
-          damaged: { type: "string", description: "Present when the index file is damaged or missing: what is wrong. Rebuild or drop the index." },
-        },
-      },
-    },
-  },
-} as const;
+export const StatsResponseSchema = Type.Object({
+  images: Type.Integer(),
+  texts: Type.Integer(),
+  pairs: Type.Integer(),
+  dim: Nullable("integer"),
+  model: Nullable("string"),
+  indexes: Type.Array(
+    Type.Object({
+      type: Type.String({ description: "The kind's name, as `index` takes it (hnsw, ivf)." }),
+      kind: Type.String({ description: "The registered kind: hnsw, ivf (clipdb files), pgvector-hnsw, pgvector-ivfflat (inside Postgres)." }),
+      modality: ModalitySchema,
+      spec: Type.String(),
+      size: Type.Integer(),
+      pending: Type.Integer({ description: "Changes since the index file was written (served from an exact in-memory delta until compaction)." }),
+      bytes: Type.Integer(),
+      damaged: Type.Optional(Type.String({ description: "Present when the index file is damaged or missing: what is wrong. Rebuild or drop the index." })),
+    }),
+  ),
+  kinds: Type.Array(
+    Type.Object({
+      name: Type.String({ description: "What `index` takes." }),
+      kind: Type.String(),
+      param: Nullable("string", { description: "Its search parameter (nprobe, ef)." }),
+      default: Nullable("number"),
+      describe: Type.String(),
+    }),
+    { description: "The index kinds this collection's store can build and search, in auto order." },
+  ),
+  bytes: Type.Integer(),
+});
 
 /** Response of GET /api/v1/health. */
-export const healthResponse = {
-  type: "object",
-  required: ["status"],
-  properties: {
-    status: { type: "string", enum: ["ok", "degraded"], description: "degraded: the model failed to load (see reason); searches by item or vector still work." },
-    reason: { type: "string", description: "Why the server is degraded (no server paths)." },
-    modelState: { type: "string", enum: ["idle", "loading", "ready", "failed"] },
-    model: nullableString,
-    dim: { type: ["integer", "null"] },
-    uptimeS: { type: "number" },
-  },
-} as const;
+export const HealthResponseSchema = Type.Object({
+  status: StringEnum(["ok", "degraded"], { description: "degraded: the model failed to load (see reason); searches by item or vector still work." }),
+  reason: Type.Optional(Type.String({ description: "Why the server is degraded (no server paths)." })),
+  modelState: Type.Optional(StringEnum(["idle", "loading", "ready", "failed"])),
+  model: Type.Optional(Nullable("string")),
+  dim: Type.Optional(Nullable("integer")),
+  uptimeS: Type.Optional(Type.Number()),
+});
 
-/** The error body shared by every route. */
-export const errorResponse = {
-  type: "object",
-  required: ["error"],
-  properties: {
-    error: {
-      type: "object",
-      required: ["code", "message"],
-      properties: {
-        code: { type: "string" },
-        message: { type: "string" },
-        requestId: { type: "string", description: "The request's id, as in the X-Request-Id header and the server log." },
-      },
-    },
+/**
+ * The error body of every route: `{ "error": { "code", "message", "requestId" } }`. The request id
+ * is also the response's X-Request-Id header, and names the request in the server log.
+ */
+export const ErrorResponseSchema = Type.Object(
+  {
+    error: Type.Object({
+      code: Type.String(),
+      message: Type.String(),
+      requestId: Type.Optional(Type.String({ description: "The request's id, as in the X-Request-Id header and the server log." })),
+    }),
   },
-} as const;
+  { $id: "Error" },
+);
 
 /** Path parameter of the item routes: an opaque, URL-encoded id. */
-export const idParams = {
-  type: "object",
-  required: ["id"],
-  properties: {
-    id: { type: "string", minLength: 1, description: "The item id, URL-encoded (ids may contain '/', '#', spaces)." },
-  },
-} as const;
+export const IdParams = Type.Object({
+  id: Type.String({ minLength: 1, description: "The item id, URL-encoded (ids may contain '/', '#', spaces)." }),
+});
 
-/** Error responses of a route, by status, for the OpenAPI document. */
-export function errors(...statuses: number[]): Record<number, typeof errorResponse> {
-  const out: Record<number, typeof errorResponse> = {};
-  for (const s of statuses) out[s] = errorResponse;
+/** A binary response (an image). */
+export const Binary = Type.String({ format: "binary" });
+
+/** What each error status of the API means, as the OpenAPI document describes it. */
+const ERROR_STATUS: Record<number, string> = {
+  400: "Invalid request (INVALID_ARGUMENT and friends); the message names the field.",
+  401: "A Bearer token is needed, or the one sent was refused (UNAUTHORIZED).",
+  403: "The Host is not one this server answers to, or a write came from another origin (FORBIDDEN).",
+  404: "No such item or route (NOT_FOUND).",
+  409: "The collection's state refuses it: index not built, not trained or damaged, or a duplicate id.",
+  413: "The body or upload is larger than the server accepts (PAYLOAD_TOO_LARGE).",
+  415: "Unsupported Content-Type or image type (UNSUPPORTED_MEDIA).",
+  422: "The image cannot be decoded, or has too many pixels (IMAGE_DECODE, IMAGE_TOO_LARGE).",
+  500: "Internal error; the details are in the server log under the request id.",
+  503: "Busy (with Retry-After), shutting down, or the model or store is unavailable.",
+};
+
+/** Error responses of a route, by status, for the OpenAPI document: each a `$ref` to Error, described. */
+export function errors<S extends number>(...statuses: S[]): Record<S, TUnsafe<Static<typeof ErrorResponseSchema>>> {
+  const out = {} as Record<S, TUnsafe<Static<typeof ErrorResponseSchema>>>;
+  for (const s of statuses) out[s] = RefTo(ErrorResponseSchema, { description: ERROR_STATUS[s] });
   return out;
 }
+
+/**
+ * The schemas that routes reach by `$ref` (RefTo): buildServer adds them with `app.addSchema`, and
+ * the OpenAPI document lists them under components.schemas by their `$id`.
+ */
+export const SHARED_SCHEMAS: readonly TSchema[] = [HitSchema, SearchResponseSchema, ErrorResponseSchema];

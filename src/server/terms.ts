@@ -5,34 +5,7 @@
  */
 import { ClipdbError } from "../core/errors.js";
 import type { QueryInput, QueryTerm } from "../collection/types.js";
-import { MAX_DIM, MAX_TEXT } from "./schemas.js";
-
-/** Largest number of plus and minus terms of one query. */
-export const MAX_HTTP_TERMS = 16;
-
-/** One term in JSON. */
-export const termSchema = {
-  type: "object",
-  additionalProperties: false,
-  description: "Exactly one of `text`, `item` or `vector`, and an optional `weight` (default 1, > 0).",
-  properties: {
-    text: { type: "string", minLength: 1, maxLength: MAX_TEXT },
-    item: { type: "string", minLength: 1, description: "An item id: its stored vector (images by id)." },
-    vector: { type: "array", items: { type: "number" }, minItems: 1, maxItems: MAX_DIM },
-    weight: { type: "number", exclusiveMinimum: 0, maximum: 100, default: 1 },
-  },
-} as const;
-
-/** The `plus` and `minus` properties of a search body (for the schema). */
-export const termProps = {
-  plus: {
-    type: "array",
-    maxItems: MAX_HTTP_TERMS,
-    items: termSchema,
-    description: "Inputs added to the query: q = normalize(e + Σ w·e_plus − Σ w·e_minus), every input L2-normalised. With `plus`, the main query may be left out.",
-  },
-  minus: { type: "array", maxItems: MAX_HTTP_TERMS, items: termSchema, description: "Inputs subtracted from the query (see plus). Inputs that cancel out are a 400." },
-} as const;
+import { MAX_HTTP_TERMS } from "./schemas-search.js";
 
 const bad = (name: string, reason: string, hint?: string): ClipdbError => new ClipdbError("INVALID_ARGUMENT", { name, reason, hint });
 
@@ -88,13 +61,3 @@ export function uploadQuery(image: Buffer, fields: Record<string, string>): Quer
   else minus.push(term);
   return { ...main, ...(plus.length ? { plus } : {}), ...(minus.length ? { minus } : {}) };
 }
-
-/** Multipart fields of /search/image for query arithmetic (for the schema). */
-export const uploadTermFields = {
-  text: { type: "string", maxLength: MAX_TEXT, description: "With imageAs=plus|minus: the main text query." },
-  item: { type: "string", description: "With imageAs=plus|minus: the main item query." },
-  imageAs: { type: "string", enum: ["query", "plus", "minus"], description: "How the uploaded image enters the query: as the main query (default), or as a plus or minus term." },
-  imageWeight: { type: "number", description: "The image term's weight (default 1) with imageAs=plus|minus." },
-  plus: { type: "string", description: "Plus terms as a JSON array, e.g. [{\"text\":\"a beach\"}]." },
-  minus: { type: "string", description: "Minus terms as a JSON array, e.g. [{\"text\":\"grass\",\"weight\":0.5}]." },
-} as const;

@@ -82,7 +82,9 @@ describe("HTTP where and sort", () => {
     expect(props.where.anyOf).toHaveLength(2);
     expect(JSON.stringify(props.where)).toMatch(/"in"/);
     expect(props.sort.enum).toEqual(["relevance", "taken", "-taken"]);
-    expect(doc.paths["/api/v1/search"].post.responses["200"].content["application/json"].schema.properties.hint).toBeDefined();
+    // The search response is a shared schema: the route refers to it under components.schemas.
+    expect(doc.paths["/api/v1/search"].post.responses["200"].content["application/json"].schema.$ref).toBe("#/components/schemas/SearchResponse");
+    expect(doc.components.schemas.SearchResponse.properties.hint).toBeDefined();
     expect(doc.paths["/api/v1/items/{id}/duplicates"].get.parameters.map((p: { name: string }) => p.name).sort()).toEqual(["id", "maxDistance", "threshold"]);
   });
 });

@@ -87,8 +87,8 @@ describe("HTTP", () => {
     const doc = (await app.inject({ url: "/openapi.json" })).json();
     const body = doc.paths["/api/v1/search"].post.requestBody.content["application/json"].schema;
     expect(Object.keys(body.properties)).toEqual(expect.arrayContaining(["plus", "minus", "minRelevance"]));
-    const hit = doc.paths["/api/v1/search"].post.responses["200"].content["application/json"].schema.properties.results.items;
-    expect(hit.required).toContain("relevance");
+    expect(doc.components.schemas.SearchResponse.properties.results.items.$ref).toBe("#/components/schemas/Hit");
+    expect(doc.components.schemas.Hit.required).toContain("relevance");
     const upload = doc.paths["/api/v1/search/image"].post.requestBody.content["multipart/form-data"].schema;
     expect(Object.keys(upload.properties)).toEqual(expect.arrayContaining(["imageAs", "imageWeight", "plus", "minus", "minRelevance"]));
   });

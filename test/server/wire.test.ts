@@ -75,6 +75,29 @@ describe("validation errors name the field", () => {
   });
 });
 
+describe("exactly one query, checked once (by the query layer) and named", () => {
+  const search = (payload: object) => app.inject({ method: "POST", url: "/api/v1/search", payload });
+
+  it("several inputs are refused, naming them", async () => {
+    const res = await search({ text: "a dog", item: cocoImages(1)[0].name });
+    expect(res.statusCode).toBe(400);
+    expect(res.json().error.code).toBe("INVALID_ARGUMENT");
+    expect(res.json().error.message).toContain("'query': several queries given (text, item)");
+  });
+
+  it("no input is refused", async () => {
+    const res = await search({ k: 3 });
+    expect(res.statusCode).toBe(400);
+    expect(res.json().error.message).toContain("no query given");
+  });
+
+  it("a term with two inputs is refused by the term's name", async () => {
+    const res = await search({ text: "a dog", plus: [{ text: "grass", item: cocoImages(1)[0].name }] });
+    expect(res.statusCode).toBe(400);
+    expect(res.json().error.message).toContain("'plus[0]': several queries given (text, item)");
+  });
+});
+
 describe("/health", () => {
   it("is ok with a model that loads", async () => {
     await col.search({ text: "a dog" });
