@@ -1,106 +1,51 @@
 /** The UI's client of the clipdb HTTP API (/api/v1). The UI talks to HTTP only. */
 
-export type Modality = "image" | "text";
+import type { components, paths } from "./api.gen.js";
+
+/*
+ * The wire types come from web/src/api.gen.ts, generated from the server's OpenAPI document
+ * (`npm run gen:api`; a test fails when it is stale). Only names for the parts the UI uses are here.
+ */
+
+/** The JSON answer of a route's 200. */
+type Ok<P extends keyof paths, M extends keyof paths[P]> = paths[P][M] extends { responses: { 200: { content: { "application/json": infer T } } } } ? T : never;
+/** The JSON body of POST /api/v1/search. */
+type SearchBody = paths["/api/v1/search"]["post"]["requestBody"]["content"]["application/json"];
+/** The multipart fields of POST /api/v1/search/image. */
+type SearchImageFields = paths["/api/v1/search/image"]["post"]["requestBody"]["content"]["multipart/form-data"];
+
+/** The answer of both search routes. */
+export type SearchResponse = components["schemas"]["SearchResponse"];
+/** One search hit: the item, its score and relevance, its pairs and caption. */
+export type Hit = components["schemas"]["Hit"];
+/** An item, as GET /api/v1/items/{id} returns it. */
+export type Item = Ok<"/api/v1/items/{id}", "get">;
+/** Counts, model, indexes and index kinds, as GET /api/v1/stats returns them. */
+export type Stats = Ok<"/api/v1/stats", "get">;
+/** Image or text. */
+export type Modality = Hit["modality"];
 /** "auto", "exact", or the name of an index kind the server offers (Stats.kinds: "hnsw", "ivf"). */
-export type IndexKind = string;
-
+export type IndexKind = NonNullable<SearchBody["index"]>;
 /** How a search ranks (the API's `mode`). */
-export type SearchMode = "vector" | "keyword" | "hybrid";
+export type SearchMode = SearchResponse["mode"];
 
-/** One search hit, as /api/v1/search returns it. */
-export interface Hit {
-  rank: number;
-  id: string;
-  modality: Modality;
-  score: number;
-  /** Calibrated relevance in [0, 1] (comparable across models and collections). */
-  relevance: number;
-  path: string | null;
-  text: string | null;
-  meta: Record<string, unknown>;
-  /** Captions of an image, or the image of a caption. */
-  pairs: string[];
-  /** An image's first caption. */
-  caption: string | null;
-}
-
-export interface SearchResponse {
-  results: Hit[];
-  ms: number;
-  index: IndexKind;
-  scanned: number;
-  /** Why the results are empty, when the server can tell (a filter key no item has). */
-  hint?: string;
-  /** How the hits were ranked: vector, keyword or hybrid. */
-  mode?: SearchMode;
-  /** Cursor of the next page ("Load more"), or null after the last. */
-  next?: string | null;
-}
-
-/** One near-duplicate of an item. */
-export interface DupeMatch {
-  id: string;
-  score: number;
-  distance: number;
-}
-
-export interface Item {
-  id: string;
-  modality: Modality;
-  path: string | null;
-  text: string | null;
-  meta: Record<string, unknown>;
-  pairs: string[];
-}
-
-export interface Stats {
-  images: number;
-  texts: number;
-  pairs: number;
-  dim: number | null;
-  model: string | null;
-  indexes: { type: string; kind: string; modality: Modality; spec: string; size: number; pending: number; damaged?: string }[];
-  /** The index kinds the server's store can build and search, in auto order. */
-  kinds: { name: string; kind: string; param: "nprobe" | "ef" | null; default: number | null; describe: string }[];
-  bytes: number;
-}
-
-/** Options shared by every search. */
-export interface SearchOptions {
+/** Options shared by every search (k, modality and index always sent). */
+export type SearchOptions = Pick<SearchBody, "nprobe" | "ef" | "minRelevance" | "sort" | "mode"> & {
   k: number;
-  modality: Modality | "any";
+  modality: NonNullable<SearchBody["modality"]>;
   index: IndexKind;
-  nprobe?: number;
-  ef?: number;
-  /** "auto" hides weak matches (the server's default cutoff). */
-  minRelevance?: number | "auto";
   /** Metadata filter expressions ("taken>=2020-01-01"); see filters.ts. */
   where?: string[];
-  sort?: "relevance" | "taken" | "-taken";
-  /** Ranking; default vector (left out of the request then). */
-  mode?: SearchMode;
-}
+};
 
 /** A plus or minus term of a combined query. */
-export interface QueryTerm {
-  text?: string;
-  item?: string;
-  weight?: number;
-}
+export type QueryTerm = Omit<NonNullable<SearchBody["plus"]>[number], "vector">;
 
 /** Plus and minus terms of a combined query. */
-export interface Terms {
-  plus?: QueryTerm[];
-  minus?: QueryTerm[];
-}
+export type Terms = { plus?: QueryTerm[]; minus?: QueryTerm[] };
 
 /** How an uploaded image enters a query: the query itself, or a weighted plus or minus term of a text or item query. */
-export interface UploadRole {
-  imageAs?: "query" | "plus" | "minus";
-  imageWeight?: number;
-  text?: string;
-  item?: string;
-}
+export type UploadRole = Pick<SearchImageFields, "imageAs" | "imageWeight" | "text" | "item">;
 
 /** An error answered by the server (`{ error: { code, message } }`) or a network failure. */
 export class ApiError extends Error {
@@ -263,7 +208,7 @@ export const api = {
   stats: (): Promise<Stats> => call(`${BASE}/stats`),
   item: (id: string): Promise<Item> => call(`${BASE}/items/${encodeURIComponent(id)}`),
   /** The near-duplicates of an image item. */
-  duplicates: (id: string): Promise<{ id: string; duplicates: DupeMatch[] }> => call(`${BASE}/items/${encodeURIComponent(id)}/duplicates`),
+  duplicates: (id: string): Promise<Ok<"/api/v1/items/{id}/duplicates", "get">> => call(`${BASE}/items/${encodeURIComponent(id)}/duplicates`),
   /** Search by text or by an item already in the collection. */
   search: (query: ({ text: string } | { item: string } | object) & Terms, opts: SearchOptions, signal?: AbortSignal): Promise<SearchResponse> =>
     call(`${BASE}/search`, {

@@ -122,7 +122,9 @@ function options(): SearchOptions {
   const index = (radio("index") || "auto") as IndexKind;
   const opts: SearchOptions = { k: clampInt(el.k, 24), modality: (radio("modality") || "image") as SearchOptions["modality"], index };
   const kind = kindOf(index);
-  if (kind?.param) opts[kind.param] = clampInt(paramInputs()[kind.param].input, kind.default ?? 16);
+  // The API types a kind's parameter as a string; the UI has inputs for these two.
+  const param = kind?.param;
+  if (param === "nprobe" || param === "ef") opts[param] = clampInt(paramInputs()[param].input, kind?.default ?? 16);
   if (el.hideWeak.checked) opts.minRelevance = "auto";
   const mode = radio("mode");
   if (mode === "hybrid" || mode === "keyword") opts.mode = mode;
