@@ -45,8 +45,8 @@ export interface OpenOptions {
   device?: "auto" | "cpu" | "cuda";
   /** Model weights: fp32 (default), fp16 or q8, from the model folder's ONNX files (see LoadEmbedderOptions.dtype). */
   dtype?: "fp32" | "fp16" | "q8";
-  /** Image preprocessing: exact (default) or shrink (JPEG shrink-on-load; see LoadEmbedderOptions.preprocess). */
-  preprocess?: "shrink" | "exact";
+  /** Image preprocessing: exact (default), sharp (same tensor, slower) or shrink (JPEG shrink-on-load); see LoadEmbedderOptions.preprocess. */
+  preprocess?: "exact" | "sharp" | "shrink";
   /** Images or texts per inference run; default 16 on the CPU, 64 on CUDA. */
   inferBatch?: number;
   /** One-line notes from loading the model (a device fallback); default: none. */

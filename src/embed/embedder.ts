@@ -319,7 +319,7 @@ export async function loadEmbedder(model: string = DEFAULT_MODEL, opts: LoadEmbe
   const dtype = opts.dtype ?? "fp32";
   if (!["fp32", "fp16", "q8"].includes(dtype)) throw new ClipdbError("INVALID_ARGUMENT", { name: "dtype", reason: `must be 'fp32', 'fp16' or 'q8', got '${String(dtype)}'` });
   const preprocess = opts.preprocess ?? "exact";
-  if (preprocess !== "shrink" && preprocess !== "exact") throw new ClipdbError("INVALID_ARGUMENT", { name: "preprocess", reason: `must be 'shrink' or 'exact', got '${String(preprocess)}'` });
+  if (!["exact", "sharp", "shrink"].includes(preprocess)) throw new ClipdbError("INVALID_ARGUMENT", { name: "preprocess", reason: `must be 'exact', 'sharp' or 'shrink', got '${String(preprocess)}'` });
   const threads = checkInt("threads", opts.threads ?? Math.max(1, os.availableParallelism()), 1, 256);
   const choice = parseDevice(opts.device);
   const note = opts.onNote ?? (() => undefined);

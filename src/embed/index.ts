@@ -15,6 +15,7 @@ export {
   type DecodedImage,
   type ThumbnailOptions,
 } from "./image.js";
-export { ImagePreprocessor, planFastPath, resizeTarget, type FastPlan, type PixelTensor } from "./preprocess.js";
+export { ImagePreprocessor, planFastPath, resizeTarget, type FastPlan, type PreprocessMode } from "./preprocess.js";
+export { cubicResizeCrop } from "./cubic-crop.js";
 export { PHASH_BITS, hammingHex, perceptualHash, phashOfGrey } from "./phash.js";
 export { cameraBrand, exifDate, imageMeta, type ImageMeta } from "./imagemeta.js";

@@ -2,20 +2,24 @@
  * Image preprocessing from a model's `preprocessor_config.json`: resize (shortest edge, or an
  * exact size), centre crop, rescale, normalise, to a float32 CHW tensor.
  *
- * Two paths give the same numbers:
- * - the fast path decodes and resizes in one sharp pipeline (the same affine resize, with the same
+ * Three paths give the same numbers:
+ * - the fused path (bicubic downscales: CLIP's config on any photo at least 224 on its short side)
+ *   decodes with sharp, then computes only the centre crop of the bicubic resize in JS, fused with
+ *   rescale and normalise into the CHW tensor (cubic-crop.ts: libvips' arithmetic, bit for bit);
+ * - the sharp path decodes and resizes in one sharp pipeline (the same affine resize, with the same
  *   interpolator, that transformers.js applies to the decoded image), then crops, rescales and
- *   normalises in one pass through a 256-entry table per channel. It computes exactly what the
- *   library's `ImageProcessor.preprocess` computes, in one decode and no intermediate copies; the
- *   test suite checks it against `AutoProcessor` on real photos;
+ *   normalises in one pass through a 256-entry table per channel. It serves the other resamplers
+ *   and upscales, and mode `sharp` forces it (to compare or measure);
+ * - both compute exactly what the library's `ImageProcessor.preprocess` computes; the test suite
+ *   checks them against `AutoProcessor` on real photos;
  * - configurations the fast path does not cover (padding, thumbnails, size divisibility,
  *   Lanczos, or a processor class that overrides preprocessing) go through the model's own
  *   transformers.js processor, fed with our decoded upright RGB pixels.
  *
  * Mode `shrink` (opt-in) first decodes a JPEG at least twice the resize target with libjpeg at 1/2,
  * 1/4 or 1/8 scale (DCT scaling), then resizes it as above from that size; the tensor then differs
- * from the library's (bench/preprocess.ts measures the embedding cosine). Mode `exact`, the
- * default, always decodes at full size.
+ * from the library's (bench/preprocess.ts measures the embedding cosine). Modes `exact` (the
+ * default: fused where it applies, else sharp) and `sharp` always decode at full size.
  *
  * One deliberate difference from transformers.js: transparent images are flattened on white;
  * the library drops the alpha channel, so fully transparent pixels keep whatever colour they hold.
@@ -23,15 +27,11 @@
 import sharp from "sharp";
 import { RawImage, ImageProcessor } from "@huggingface/transformers";
 import { ClipdbError } from "../core/errors.js";
+import { cubicResizeCrop } from "./cubic-crop.js";
 import { DEFAULT_MAX_PIXELS, decodeImage, imageLabel, openImage, rasterize } from "./image.js";
-import type { ImageSource } from "./types.js";
+import type { ImageSource, PixelTensor } from "./types.js";
 
-/** A preprocessed image: `3 * height * width` float32 values, channel-major (CHW). */
-export interface PixelTensor {
-  data: Float32Array;
-  height: number;
-  width: number;
-}
+export type { PixelTensor } from "./types.js";
 
 type Interp = "nearest" | "bilinear" | "bicubic";
 
@@ -175,6 +175,14 @@ export function shrinkFactor(w: number, h: number, tw: number, th: number): numb
   return 1;
 }
 
+/**
+ * Preprocessing modes: `exact` (default; the fused crop-only resize where it applies, else the
+ * sharp pipeline; the library's tensor either way), `sharp` (always the sharp pipeline: same tensor,
+ * slower, kept to compare and measure), `shrink` (JPEG shrink-on-load, then the sharp pipeline; a
+ * different tensor).
+ */
+export type PreprocessMode = "exact" | "sharp" | "shrink";
+
 /** Turns images into model input tensors, by the fast path when the config allows it. */
 export class ImagePreprocessor {
   /** The fast-path plan, or undefined when the library processor is used. */
@@ -187,8 +195,8 @@ export class ImagePreprocessor {
   constructor(
     private readonly processor: ImageProcessor,
     private readonly maxPixels = DEFAULT_MAX_PIXELS,
-    /** `exact` (default): always decode at full size; `shrink`: JPEGs decode at 1/2, 1/4 or 1/8 scale when still >= the resize target. */
-    readonly mode: "shrink" | "exact" = "exact",
+    /** Default `exact`; see {@link PreprocessMode}. */
+    readonly mode: PreprocessMode = "exact",
   ) {
     const base = ImageProcessor.prototype as unknown as Record<string, unknown>;
     const own = processor as unknown as Record<string, unknown>;
@@ -227,6 +235,11 @@ export class ImagePreprocessor {
         this.maxPixels,
       );
       return cropNormalize(img.data, img.width, img.height, plan);
+    }
+    if (this.mode === "exact" && needsResize && plan.interpolator === "bicubic" && tw <= opened.width && th <= opened.height) {
+      const src = await rasterize(opened, label, undefined, this.maxPixels);
+      const fused = cubicResizeCrop(src.data, src.width, src.height, tw, th, plan.crop, plan.lut);
+      if (fused) return fused;
     }
     const img = await rasterize(
       opened,

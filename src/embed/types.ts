@@ -74,12 +74,22 @@ export interface LoadEmbedderOptions {
   onNote?: (message: string) => void;
   /**
    * Image preprocessing: `exact` (default) decodes at full size and gives the tensor of the model's
-   * own processor bit for bit; `shrink` lets libjpeg decode a JPEG at least twice the resize target
-   * at 1/2, 1/4 or 1/8 scale before the same resize. On COCO photos shrink measured no faster and
-   * moved embeddings (mean cosine 0.998, worst 0.955 on the random full-size model), so it is opt-in
-   * (README, "Ingest speed").
+   * own processor bit for bit, computing only the centre crop of a bicubic downscale (fused with
+   * normalisation, the fastest path); `sharp` gives the same tensor through a sharp resize of the
+   * whole image (slower; kept to compare); `shrink` lets libjpeg decode a JPEG at least twice the
+   * resize target at 1/2, 1/4 or 1/8 scale before the sharp resize. On COCO photos shrink measured
+   * no faster and moved embeddings (mean cosine 0.998, worst 0.955 on the random full-size model),
+   * so it is opt-in (README, "Ingest speed").
    */
-  preprocess?: "shrink" | "exact";
+  preprocess?: "exact" | "sharp" | "shrink";
+  /**
+   * Decode the next batch of images while the model runs the current one. Default: on when a core
+   * is left free by the inference threads (`threads` below the CPU count) or on CUDA, off otherwise.
+   * When every core runs inference, decoding beside it preempts the session's threads (one stalled
+   * thread holds up each parallel step) and thrashes their caches: on the 2-core dev VM, under
+   * load, that cost more CPU time and more wall time than decoding between inference runs.
+   */
+  overlapDecoding?: boolean;
   /** onnxruntime intra-op threads per session. Default: the number of CPUs. More threads help big batches, not single queries. */
   threads?: number;
   /** Inputs per inference run, 1..256. Default 16 on the CPU, 64 on CUDA. Larger batches are faster per item but hold more memory. */
@@ -92,4 +102,11 @@ export interface LoadEmbedderOptions {
   timeoutMs?: number;
   /** Called with download and load progress for each model file. Default: none. */
   onProgress?: (p: ModelProgress) => void;
+}
+
+/** A preprocessed image: `3 * height * width` float32 values, channel-major (CHW). */
+export interface PixelTensor {
+  data: Float32Array;
+  height: number;
+  width: number;
 }

@@ -60,6 +60,36 @@ describe("image preprocessing equals transformers.js AutoProcessor", () => {
     expect(worst).toBeLessThan(1e-3); // measured: 0 (bit-identical, same float32 rounding steps)
   });
 
+  it("the fused crop-only resize (default) gives the sharp pipeline's tensor bit for bit on 30 COCO photos", async () => {
+    const viaSharp = new ImagePreprocessor(proc, undefined, "sharp");
+    const files = readdirSync(COCO).sort().filter((_, i) => i % 3 === 1).slice(0, 30);
+    for (const f of files) {
+      const [a, b] = [await pre.run(path.join(COCO, f)), await viaSharp.run(path.join(COCO, f))];
+      expect([a.width, a.height], f).toEqual([224, 224]);
+      expect(a.data, f).toEqual(b.data);
+    }
+  });
+
+  it("fused and sharp paths agree on EXIF-rotated, grayscale, CMYK, alpha, odd-sized, tiny and panoramic images", async () => {
+    const src = readFileSync(path.join(COCO, "000000397133.jpg"));
+    const alpha = await sharp(src).resize(301, 257, { fit: "fill" }).ensureAlpha(0.3).png().toBuffer();
+    const viaSharp = new ImagePreprocessor(proc, undefined, "sharp");
+    const cases: Record<string, Buffer> = {
+      exif6: await sharp(src).jpeg().withMetadata({ orientation: 6 }).toBuffer(),
+      gray: await sharp(src).toColourspace("b-w").jpeg().toBuffer(),
+      cmyk: await sharp(src).toColourspace("cmyk").jpeg().toBuffer(),
+      alpha,
+      odd: await sharp(src).resize(227, 1999, { fit: "fill" }).png().toBuffer(),
+      tiny: await sharp(src).resize(20, 13, { fit: "fill" }).png().toBuffer(),
+      pano: await sharp(src).resize(900, 100, { fit: "fill" }).png().toBuffer(),
+    };
+    for (const [name, buf] of Object.entries(cases)) {
+      const [a, b] = [await pre.run(buf), await viaSharp.run(buf)];
+      expect([a.width, a.height], name).toEqual([224, 224]);
+      expect(a.data, name).toEqual(b.data);
+    }
+  });
+
   it("matches on EXIF-rotated, grayscale, CMYK, tiny (upscaled) and panoramic images", async () => {
     const src = readFileSync(path.join(COCO, "000000397133.jpg"));
     const cases: Record<string, Buffer> = {
@@ -115,6 +145,9 @@ describe("image preprocessing equals transformers.js AutoProcessor", () => {
     const bad = path.join(tmp, "bad.jpg");
     writeFileSync(bad, readFileSync(path.join(COCO, "000000397133.jpg")).subarray(0, 5000));
     await expect(pre.run(bad)).rejects.toMatchObject({ code: "IMAGE_DECODE" });
+    await expect(pre.run(bad)).rejects.toThrow(/bad\.jpg/);
+    await expect(new ImagePreprocessor(proc, undefined, "sharp").run(bad)).rejects.toMatchObject({ code: "IMAGE_DECODE" });
+    await expect(pre.run(Buffer.from("not an image at all"))).rejects.toMatchObject({ code: "IMAGE_DECODE" });
     const lanczos = new ImagePreprocessor(await processorFor("lanczos2", { do_resize: true, resample: 1, size: { shortest_edge: 32 } }));
     await expect(lanczos.run(bad)).rejects.toMatchObject({ code: "IMAGE_DECODE" });
   });
