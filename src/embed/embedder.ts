@@ -150,6 +150,7 @@ class TransformersEmbedder implements Embedder {
     private readonly pre: ImagePreprocessor,
     private readonly batchSize: number,
     private readonly decoders: number,
+    private readonly overlap: boolean,
     config: Config,
   ) {
     this.modelId = modelId;
@@ -228,7 +229,8 @@ class TransformersEmbedder implements Embedder {
   }
 
   /**
-   * Decodes batch k+1 while batch k is in the session, so decoding overlaps inference.
+   * With `overlap`, decodes batch k+1 while batch k is in the session, so decoding overlaps
+   * inference; without it, decodes each batch (on every decoder) between inference runs.
    * With `failFast`, the first bad file is thrown and nothing further is embedded.
    */
   private async imagePass(inputs: ImageSource[], failFast: boolean): Promise<SettledEmbeddings> {
@@ -268,7 +270,7 @@ class TransformersEmbedder implements Embedder {
         const bad = prepared.find((p): p is ClipdbError => p instanceof ClipdbError);
         if (bad) throw bad;
       }
-      next = k + 1 < batches.length ? prepare(batches[k + 1]) : undefined;
+      next = this.overlap && k + 1 < batches.length ? prepare(batches[k + 1]) : undefined;
       // Group by tensor shape (all equal for configs with a crop or a fixed size).
       const groups = new Map<string, number[]>();
       prepared.forEach((p, r) => {
@@ -289,6 +291,7 @@ class TransformersEmbedder implements Embedder {
         const rows = normalizeRows(Float32Array.from(pickOutput(res, this.family.imageOutputs, rs.length, dim, "vision")), dim, "image embedding");
         rs.forEach((r, j) => vectors.set(rows.subarray(j * dim, (j + 1) * dim), idx[r] * dim));
       }
+      if (!this.overlap && k + 1 < batches.length) next = prepare(batches[k + 1]);
     }
     return { vectors, errors };
   }
@@ -332,10 +335,14 @@ export async function loadEmbedder(model: string = DEFAULT_MODEL, opts: LoadEmbe
   }
   const batchFor = (d: Device) => checkInt("batchSize", opts.batchSize ?? (d === "cuda" ? DEFAULT_CUDA_BATCH_SIZE : DEFAULT_BATCH_SIZE), 1, MAX_BATCH_SIZE);
   batchFor(device);
-  // Images decoded at once while inference runs. On the CPU: the cores the session leaves free,
-  // 1..4 (4 = libuv's default thread pool, where sharp runs). On a GPU the CPU only decodes, so
-  // every core does (sharp's own threads run inside each decode).
-  const decodersFor = (d: Device) => (d === "cuda" ? Math.max(1, os.availableParallelism()) : Math.max(1, Math.min(4, os.availableParallelism() - threads)));
+  // Images decoded at once. Overlapped with inference on the CPU: the cores the session leaves
+  // free, 1..4 (4 = libuv's default thread pool, where sharp runs). Between inference runs (no
+  // free core): every core, up to 4. On a GPU the CPU only decodes, so every core does (sharp's
+  // own threads run inside each decode).
+  const cores = os.availableParallelism();
+  const overlapFor = (d: Device) => opts.overlapDecoding ?? (d === "cuda" || cores > threads);
+  const decodersFor = (d: Device) =>
+    d === "cuda" ? Math.max(1, cores) : overlapFor(d) ? Math.max(1, Math.min(4, cores - threads)) : Math.max(1, Math.min(4, cores));
   const maxPixels = checkInt("maxPixels", opts.maxPixels ?? DEFAULT_MAX_PIXELS, 1, Number.MAX_SAFE_INTEGER);
   const timeoutMs = checkInt("timeoutMs", opts.timeoutMs ?? DEFAULT_TIMEOUT_MS, 1, 3_600_000);
   const remoteHost = opts.remoteHost ?? process.env.HF_ENDPOINT ?? "https://huggingface.co/";
@@ -401,6 +408,7 @@ export async function loadEmbedder(model: string = DEFAULT_MODEL, opts: LoadEmbe
     new ImagePreprocessor(loaded.processor, maxPixels, preprocess),
     batchFor(device),
     decodersFor(device),
+    overlapFor(device),
     loaded.config,
   );
   embedder.device = device;

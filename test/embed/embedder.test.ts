@@ -108,6 +108,24 @@ describe("loadEmbedder on the generated tiny CLIP model", () => {
     await expect(emb.embedImages([images[0], bad])).rejects.toThrow(/broken\.jpg/);
   });
 
+  it("gives the same vectors and errors with decoding overlapped with inference or between runs", async () => {
+    const bad = path.join(tmp, "broken2.jpg");
+    writeFileSync(bad, readFileSync(images[0]).subarray(0, 3000));
+    const inputs = [...images, bad, images[0]]; // 8 inputs, batches of 4: a bad file in the second batch
+    const overlapped = await loadEmbedder(testModelDir(), { threads: 1, batchSize: 4, overlapDecoding: true });
+    const between = await loadEmbedder(testModelDir(), { threads: 1, batchSize: 4, overlapDecoding: false });
+    try {
+      const a = await overlapped.embedImagesSettled(inputs);
+      const b = await between.embedImagesSettled(inputs);
+      expect(maxAbsDiff(a.vectors, b.vectors)).toBe(0);
+      expect(a.errors.map((e) => e?.code)).toEqual([...images.map(() => undefined), "IMAGE_DECODE", undefined]);
+      expect(b.errors.map((e) => e?.code)).toEqual(a.errors.map((e) => e?.code));
+      await expect(between.embedImages(inputs)).rejects.toMatchObject({ code: "IMAGE_DECODE" });
+    } finally {
+      await Promise.all([overlapped.dispose(), between.dispose()]);
+    }
+  });
+
   it("is safe under concurrent callers (Promise.all gives the sequential results)", async () => {
     const texts = [["a cat"], ["a dog on the beach", "two birds"], ["hello world"], ["a photo of a cat", "x", "y", "z", "w"]];
     const imgs = [images.slice(0, 3), images.slice(3), [images[1]]];
@@ -127,6 +145,7 @@ describe("loadEmbedder on the generated tiny CLIP model", () => {
     await expect(loadEmbedder(testModelDir(), { threads: 0 })).rejects.toMatchObject({ code: "INVALID_ARGUMENT" });
     await expect(loadEmbedder(testModelDir(), { dtype: "int4" as "fp32" })).rejects.toMatchObject({ code: "INVALID_ARGUMENT" });
     await expect(loadEmbedder(testModelDir(), { preprocess: "fast" as "exact" })).rejects.toMatchObject({ code: "INVALID_ARGUMENT" });
+    await expect(loadEmbedder(testModelDir(), { preprocess: "sharp", threads: 1 }).then((e) => e.dispose())).resolves.toBeUndefined();
   });
 
   it("fails with MODEL_UNAVAILABLE for a dtype the folder does not ship", async () => {
