@@ -5,15 +5,21 @@ import type { BuildOptions, LocalKind } from "./kind-types.js";
 
 /** Default float32 re-scoring of an IVF-PQ build: the best k * 16 candidates (see the README's Performance section). */
 export const DEFAULT_PQ_REFINE = 16;
+/** Default float32 re-scoring of an IVF-SQ4 build: the best k * 10 candidates (see the README's Performance section). */
+export const DEFAULT_SQ4_REFINE = 10;
+
+type Codec = "sq8" | "sq4" | "f16" | "pq";
+const DEFAULT_REFINE: Record<Codec, number> = { sq8: 0, f16: 0, pq: DEFAULT_PQ_REFINE, sq4: DEFAULT_SQ4_REFINE };
 
 const NPROBE_TUNE = [1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256, 512, 1024];
 
 /**
  * The spec a compressed IVF build uses: `opts.spec` when given (it must be of this codec, e.g.
  * "IVF1024,PQ64"), else nlist from `opts.nlist` (default `defaultNlist`), PQ m = dim / 8 (PQ64 at
- * 512-d), and `opts.refine` (IVF-PQ default 16; SQ8 and F16 default 0 = exact in the probed lists).
+ * 512-d), and `opts.refine` (IVF-PQ default 16, IVF-SQ4 10; SQ8 and F16 default 0 = exact in the
+ * probed lists).
  */
-function specFor(codec: "sq8" | "f16" | "pq", opts: BuildOptions, n: number, dim: number): IvfCodesSpec {
+function specFor(codec: Codec, opts: BuildOptions, n: number, dim: number): IvfCodesSpec {
   let s: IvfCodesSpec;
   if (opts.spec !== undefined) {
     const p = parseSpec(opts.spec);
@@ -23,14 +29,14 @@ function specFor(codec: "sq8" | "f16" | "pq", opts: BuildOptions, n: number, dim
     s = { type: "ivf-codes", nlist: Math.min(opts.nlist ?? defaultNlist(n), n), codec };
     if (codec === "pq") s.m = dim % 8 === 0 ? dim / 8 : dim;
   }
-  const refine = opts.refine ?? s.refine ?? (codec === "pq" ? DEFAULT_PQ_REFINE : 0);
+  const refine = opts.refine ?? s.refine ?? DEFAULT_REFINE[codec];
   if (!Number.isInteger(refine) || refine < 0) throw new ClipdbError("INVALID_ARGUMENT", { name: "refine", reason: `must be an integer >= 0, got ${refine}` });
   if (refine > 0) s.refine = refine;
   else delete s.refine;
   return s;
 }
 
-function kind(codec: "sq8" | "f16" | "pq", autoRank: number, describe: string): LocalKind {
+function kind(codec: Codec, autoRank: number, describe: string): LocalKind {
   return {
     id: `ivf-${codec}`,
     name: `ivf-${codec}`,
@@ -54,6 +60,8 @@ function kind(codec: "sq8" | "f16" | "pq", autoRank: number, describe: string): 
 export const ivfSq8Local = kind("sq8", 3, "IVF lists of SQ8 codes (1 byte per dimension) in a clipdb file, exact inside the probed lists; lists probed nprobe");
 /** IVF-PQ (m bytes per vector, m = dim / 8 by default) with a float32 refine of k * 16 candidates by default. */
 export const ivfPqLocal = kind("pq", 4, "IVF-PQ lists (dim/8 bytes per vector by default) in a clipdb file, float32 refine of k*16 candidates; lists probed nprobe");
+/** IVF with SQ4 lists (half a byte per dimension, under 300 bytes per 512-d vector) and a float32 refine of k * 10 candidates by default. */
+export const ivfSq4Local = kind("sq4", 4.5, "IVF lists of SQ4 codes (half a byte per dimension) in a clipdb file, float32 refine of k*10 candidates; lists probed nprobe");
 /** IVF with F16 lists (2 bytes per dimension), exact inside the probed lists. */
 export const ivfF16Local = kind("f16", 5, "IVF lists of F16 codes (2 bytes per dimension) in a clipdb file, exact inside the probed lists; lists probed nprobe");
 

@@ -44,8 +44,8 @@ export interface BuildOptions {
   spec?: string;
   /**
    * Compressed IVF kinds: re-score the best k * refine candidates in float32 (read from the index
-   * file). Default 16 for ivf-pq; 0 for ivf-sq8 and ivf-f16, which are then exact inside the
-   * probed lists.
+   * file). Default 16 for ivf-pq, 10 for ivf-sq4; 0 for ivf-sq8 and ivf-f16, which are then exact
+   * inside the probed lists.
    */
   refine?: number;
   /** Which modalities get an index; default every modality that has items. */

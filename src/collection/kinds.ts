@@ -15,7 +15,7 @@ import type { LocalKind, PgKind } from "./kind-types.js";
 import type { KindInfo } from "./types.js";
 import { ivfLocal } from "./kind-ivf.js";
 import { hnswLocal } from "./kind-hnsw.js";
-import { ivfF16Local, ivfPqLocal, ivfSq8Local } from "./kind-ivfcodes.js";
+import { ivfF16Local, ivfPqLocal, ivfSq4Local, ivfSq8Local } from "./kind-ivfcodes.js";
 import { pgvectorHnsw, pgvectorIvfflat } from "./pg-kinds.js";
 
 export type { LocalKind, PgKind } from "./kind-types.js";
@@ -64,6 +64,7 @@ registerLocalKind(hnswLocal);
 registerLocalKind(ivfLocal);
 registerLocalKind(ivfSq8Local);
 registerLocalKind(ivfPqLocal);
+registerLocalKind(ivfSq4Local);
 registerLocalKind(ivfF16Local);
 // Postgres collections: pgvector's indexes, registered on the Postgres side.
 registerPgKind(pgvectorHnsw);

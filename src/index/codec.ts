@@ -1,12 +1,12 @@
 /**
- * The vector codecs of the compressed indexes (Faiss's names): SQ8 (per-dimension int8), F16
- * (IEEE half) and PQ<m> (product quantisation, m bytes per vector). A codec turns float32 vectors
- * into codes, and, per query, scores codes approximately; SQ8 and F16 also bound the error of each
+ * The vector codecs of the compressed indexes (Faiss's names): SQ8 (per-dimension int8), SQ4
+ * (per-dimension 4-bit), F16 (IEEE half) and PQ<m> (product quantisation, m bytes per vector). A codec turns float32 vectors
+ * into codes, and, per query, scores codes approximately; SQ8, SQ4 and F16 also bound the error of each
  * code (its `radius`, ||x - decode(code)||), which is what lets a search on codes stay exact.
  */
 
 /** Codec names. */
-export type CodecKind = "sq8" | "f16" | "pq";
+export type CodecKind = "sq8" | "f16" | "pq" | "sq4";
 
 /** A query prepared for one codec (per-query tables and constants). */
 export interface Prepared {

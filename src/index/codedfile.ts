@@ -14,20 +14,22 @@ import { FileReader, corrupt, type FileWriter } from "./fileio.js";
 import { FlatIndex } from "./flat.js";
 import { HEADER_BYTES, decodeHeader, magicOf } from "./header.js";
 import { PqCodec } from "./pq.js";
+import { Sq4Codec } from "./sq4.js";
 import { Sq8Codec } from "./sq8.js";
 import type { VectorFile } from "./vecfile.js";
 
-const KINDS: CodecKind[] = ["sq8", "f16", "pq"];
+const KINDS: CodecKind[] = ["sq8", "f16", "pq", "sq4"];
 
-/** A new codec: "sq8", "f16" or "pq" (with `m` sub-quantisers). */
+/** A new codec: "sq8", "sq4", "f16" or "pq" (with `m` sub-quantisers). */
 export function makeCodec(kind: CodecKind, dim: number, m = 0): Codec {
   if (kind === "sq8") return new Sq8Codec(dim);
+  if (kind === "sq4") return new Sq4Codec(dim);
   if (kind === "f16") return new F16Codec(dim);
   if (kind === "pq") return new PqCodec(dim, m);
-  throw new ClipdbError("INVALID_ARGUMENT", { name: "codec", reason: `unknown codec ${String(kind)}`, hint: "Use SQ8, F16 or PQ<m>." });
+  throw new ClipdbError("INVALID_ARGUMENT", { name: "codec", reason: `unknown codec ${String(kind)}`, hint: "Use SQ8, SQ4, F16 or PQ<m>." });
 }
 
-/** Header code of a codec kind (1, 2, 3). */
+/** Header code of a codec kind (sq8 1, f16 2, pq 3, sq4 4). */
 export function kindCode(kind: CodecKind): number {
   return KINDS.indexOf(kind) + 1;
 }
@@ -93,7 +95,7 @@ export function readBlocks(r: FileReader, h: { kind: number; dim: number; m: num
   r.need(h.stateLen * 4 + h.nblocks * 4, "codec state");
   const state = new Float32Array(h.stateLen);
   r.readInto(state, "codec state");
-  const codec = kind === "sq8" ? Sq8Codec.fromState(h.dim, state) : kind === "f16" ? F16Codec.fromState(h.dim, state) : PqCodec.fromState(h.dim, h.m, state);
+  const codec = kind === "sq8" ? Sq8Codec.fromState(h.dim, state) : kind === "sq4" ? Sq4Codec.fromState(h.dim, state) : kind === "f16" ? F16Codec.fromState(h.dim, state) : PqCodec.fromState(h.dim, h.m, state);
   if (codec.state().length !== h.stateLen) throw corrupt(r.file, "codec state has the wrong length");
   const sizes = new Uint32Array(h.nblocks);
   r.readInto(sizes, "block sizes");
@@ -153,8 +155,8 @@ function compressedLayout(path: string): { resident: number } {
     const [dim, blocks, rows, kind, m, stateLen] = flat ? [f[0], 1, f[1], f[2], f[3], f[4]] : [f[0], f[1], f[3], f[4], f[5], f[7]];
     let at = HEADER_BYTES;
     if (!flat) at += FlatIndex.peekSection(Object.assign(r, { pos: at })).bytes;
-    const cb = kind === 1 ? dim : kind === 2 ? 2 * dim : m;
-    if (cb < 1 || kind < 1 || kind > 3) throw corrupt(path, `invalid codec ${kind}`);
+    const cb = kind === 1 ? dim : kind === 2 ? 2 * dim : kind === 4 ? Math.ceil(dim / 2) : m;
+    if (cb < 1 || kind < 1 || kind > KINDS.length) throw corrupt(path, `invalid codec ${kind}`);
     const codes = rows * cb;
     const end = at + stateLen * 4 + blocks * 4 + rows * 8 + codes + (codes % 4 ? 4 - (codes % 4) : 0) + rows * dim * 4;
     if (r.size !== end) throw corrupt(path, `${r.size < end ? "truncated" : "unexpected bytes"}: the file has ${r.size} bytes, its header says ${end}`);

@@ -1,6 +1,6 @@
 /**
  * The index layer: vector indexes over (offset, vector) pairs, inner product on L2-normalised
- * float32. Flat (exact), IVF-Flat, HNSW and the compressed Flat,SQ8/F16 and IVF,SQ8/F16/PQ
+ * float32. Flat (exact), IVF-Flat, HNSW and the compressed Flat,SQ8/F16 and IVF,SQ8/SQ4/F16/PQ
  * implement core's `VectorIndex`; specs and `loadIndex`
  * create and reopen them. This layer knows nothing of records (see the architecture page).
  */
@@ -10,6 +10,7 @@ export { HnswIndex, type HnswOptions, type HnswLoadOptions } from "./hnsw.js";
 export { CompressedFlatIndex, type CompressedFlatOptions, type CompressedFlatLoadOptions } from "./flatq.js";
 export { CompressedIvfIndex, type CompressedIvfOptions, type CompressedIvfSearchOptions } from "./ivfq.js";
 export type { CodecKind } from "./codec.js";
+export { SPILL_BYTES, type VectorFileOptions } from "./vecfile.js";
 export { DeltaIndex, type BaseIndex } from "./delta.js";
 export { crossModalCentroids, type CrossModalOptions } from "./xmodal.js";
 export { kmeans, seededRandom, type KMeansOptions, type KMeansResult } from "./kmeans.js";

@@ -1,7 +1,7 @@
 /**
  * IVF with compressed lists (Faiss `IndexIVFScalarQuantizer` and `IndexIVFPQ`): the coarse
  * quantizer of IvfIndex, and per list the codes of each vector's residual (vector minus its
- * list's centroid) in SQ8, F16 or PQ<m>. The float32 vectors stay in the index file for
+ * list's centroid) in SQ8, SQ4, F16 or PQ<m>. The float32 vectors stay in the index file for
  * re-scoring (see VectorFile).
  */
 import { scanListed } from "../core/cost.js";
@@ -19,7 +19,7 @@ import { HEADER_BYTES, decodeHeader, encodeHeader } from "./header.js";
 import { kernelTopI8 } from "./kernel.js";
 import { kmeans, seededRandom, type KMeansOptions } from "./kmeans.js";
 import type { Sq8Query } from "./sq8.js";
-import { VectorFile, vectorFileCloser } from "./vecfile.js";
+import { VectorFile, vectorFileCloser, type VectorFileOptions } from "./vecfile.js";
 
 const MAGIC = "CLIPQIVF";
 const VERSION = 1;
@@ -42,12 +42,12 @@ export interface CompressedIvfOptions {
   dim: number;
   /** Inverted lists. */
   nlist: number;
-  /** List codec: "sq8", "f16" or "pq" (then `m` is required). */
+  /** List codec: "sq8", "sq4", "f16" or "pq" (then `m` is required). */
   codec: CodecKind;
   /** PQ sub-quantisers (bytes per code); must divide dim. */
   m?: number;
   /**
-   * Re-scoring: 0 (default) means exact within the probed lists for SQ8 and F16 (the bound of
+   * Re-scoring: 0 (default) means exact within the probed lists for SQ8, SQ4 and F16 (the bound of
    * exact.ts: the same results as IVF-Flat at the same nprobe) and plain ADC scores for PQ;
    * r > 0 re-scores the best k * r candidates by their approximate score in float32 (Faiss
    * `IndexRefine`, LanceDB `refine_factor`), so the returned scores are true inner products.
@@ -59,6 +59,8 @@ export interface CompressedIvfOptions {
   kmeans?: KMeansOptions;
   /** Native threads for train and add; default 0 = all cores. Searches use 1. */
   threads?: number;
+  /** Where unsaved float32 vectors go once they pass 256 MiB (see VectorFile). */
+  vectors?: VectorFileOptions;
 }
 
 /** Search options of a compressed IVF: `refine` overrides the index's for one search. */
@@ -74,7 +76,8 @@ export type CompressedIvfSearchOptions = SearchOptions & { refine?: number };
  *   Filters: small `candidates` lists are scored in float32 directly; otherwise `allow` applies to
  *   the codes and, when fewer than k pass in the probed lists, every allowed vector is scored.
  * - Memory: codes plus 12 bytes per vector (offset, vector id, radius) and the centroids; the
- *   float32 vectors are in the saved file (vectors added since the last save are in RAM).
+ *   float32 vectors are in the saved file (vectors added since the last save are in RAM, up to
+ *   256 MiB, then in a scratch file: see VectorFile).
  */
 export class CompressedIvfIndex implements VectorIndex {
   readonly metric = "ip" as const;
@@ -109,7 +112,7 @@ export class CompressedIvfIndex implements VectorIndex {
     this.kmeansOpts = opts.kmeans ?? {};
     this.threads = opts.threads ?? 0;
     this.lists = Array.from({ length: nlist }, () => new CodeBlock(this.codec.codeBytes));
-    this.vf = new VectorFile(dim);
+    this.vf = new VectorFile(dim, opts.vectors);
     vectorFileCloser.register(this, this.vf);
   }
 
@@ -369,7 +372,7 @@ export class CompressedIvfIndex implements VectorIndex {
     const r = new FileReader(path);
     try {
       const [dim, nlist, nprobe, count, kind, m, refine, stateLen, metaCrc, vecCrc] = decodeHeader(r.bytes(HEADER_BYTES, "header"), path, MAGIC, VERSION);
-      if (dim < 1 || nlist < 1 || nprobe < 1 || kind < 1 || kind > 3) throw corrupt(path, `invalid parameters (dim ${dim}, nlist ${nlist}, codec ${kind})`);
+      if (dim < 1 || nlist < 1 || nprobe < 1 || kind < 1 || kind > 4) throw corrupt(path, `invalid parameters (dim ${dim}, nlist ${nlist}, codec ${kind})`);
       const quantizer = FlatIndex.readSection(r);
       if (quantizer.dim !== dim || (quantizer.size !== 0 && quantizer.size !== nlist)) throw corrupt(path, "quantizer does not match the header");
       const got = readBlocks(r, { kind, dim, m, stateLen, nblocks: nlist, metaCrc, vecCrc }, opts.verify ?? false);

@@ -10,13 +10,14 @@ export interface FlatCodesSpec {
 }
 
 /**
- * "IVF<nlist>,SQ8", "IVF<nlist>,F16", "IVF<nlist>,PQ<m>", each with an optional ",refine<r>"
- * (see CompressedIvfIndex: refine 0 is exact within the probed lists for SQ8/F16, ADC scores for PQ).
+ * "IVF<nlist>,SQ8", "IVF<nlist>,SQ4", "IVF<nlist>,F16", "IVF<nlist>,PQ<m>", each with an optional
+ * ",refine<r>" (see CompressedIvfIndex: refine 0 is exact within the probed lists for SQ8, SQ4 and
+ * F16, ADC scores for PQ).
  */
 export interface IvfCodesSpec {
   type: "ivf-codes";
   nlist: number;
-  codec: "sq8" | "f16" | "pq";
+  codec: "sq8" | "sq4" | "f16" | "pq";
   /** PQ: sub-quantisers (bytes per vector); must divide the dimension. */
   m?: number;
   /** Re-score the best k * refine in float32 (absent or 0: see above). */
@@ -47,16 +48,16 @@ export const flatCodesKind: SpecKind<FlatCodesSpec> = {
   residentBytes: (path) => compressedResidentBytes(path),
 };
 
-/** "IVF<nlist>,SQ8|F16|PQ<m>[,refine<r>]" (file magic CLIPQIVF). */
+/** "IVF<nlist>,SQ8|SQ4|F16|PQ<m>[,refine<r>]" (file magic CLIPQIVF). */
 export const ivfCodesKind: SpecKind<IvfCodesSpec> = {
   type: "ivf-codes",
-  syntax: "'IVF<nlist>,SQ8', 'IVF<nlist>,F16' or 'IVF<nlist>,PQ<m>' (optional ',refine<r>', e.g. IVF1024,PQ64,refine4)",
+  syntax: "'IVF<nlist>,SQ8', 'IVF<nlist>,SQ4', 'IVF<nlist>,F16' or 'IVF<nlist>,PQ<m>' (optional ',refine<r>', e.g. IVF1024,SQ4,refine10)",
   parse(s, bad) {
-    const m = /^IVF(\d+),(SQ8|F16|PQ(\d+))(?:,REFINE(\d+))?$/.exec(s);
+    const m = /^IVF(\d+),(SQ8|SQ4|F16|PQ(\d+))(?:,REFINE(\d+))?$/.exec(s);
     if (!m) return undefined;
     const nlist = Number(m[1]);
     if (nlist < 1) throw bad("nlist must be at least 1");
-    const out: IvfCodesSpec = { type: "ivf-codes", nlist, codec: m[3] !== undefined ? "pq" : (m[2].toLowerCase() as "sq8" | "f16") };
+    const out: IvfCodesSpec = { type: "ivf-codes", nlist, codec: m[3] !== undefined ? "pq" : (m[2].toLowerCase() as "sq8" | "sq4" | "f16") };
     if (m[3] !== undefined) {
       out.m = Number(m[3]);
       if (out.m < 1) throw bad("PQ needs at least 1 sub-quantiser (PQ<m>, e.g. PQ64)");

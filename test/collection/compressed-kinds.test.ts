@@ -1,5 +1,5 @@
 /**
- * The compressed IVF kinds (ivf-sq8, ivf-pq, ivf-f16) through a collection: built from a spec,
+ * The compressed IVF kinds (ivf-sq8, ivf-sq4, ivf-pq, ivf-f16) through a collection: built from a spec,
  * reported with bytes per vector, searched, reopened from their files, kept up to date by the
  * delta and compaction, tuned and dropped.
  */
@@ -23,6 +23,7 @@ describe("compressed IVF kinds in a collection", () => {
   it("maps spec strings to builds, and refuses exact and unknown ones", () => {
     expect(buildFromSpec("IVF64,PQ8")).toEqual({ type: "ivf-pq", spec: "IVF64,PQ8" });
     expect(buildFromSpec("ivf64,sq8")).toEqual({ type: "ivf-sq8", spec: "ivf64,sq8" });
+    expect(buildFromSpec("IVF64,SQ4")).toEqual({ type: "ivf-sq4", spec: "IVF64,SQ4" });
     expect(buildFromSpec("IVF64,Flat,spill2")).toMatchObject({ type: "ivf", nlist: 64, spill: 2 });
     expect(buildFromSpec("HNSW16")).toEqual({ type: "hnsw", m: 16 });
     expect(() => buildFromSpec("Flat,SQ8")).toThrow(expect.objectContaining({ code: "INVALID_ARGUMENT" }));
@@ -80,6 +81,30 @@ describe("compressed IVF kinds in a collection", () => {
       const sq8 = await col.search({ vector: q }, { k: 10, index: "ivf-sq8", nprobe: 16 });
       expect(sq8.results.map((r) => [r.id, r.score])).toEqual(exact.results.map((r) => [r.id, r.score]));
     }
+    await col.close();
+  });
+
+  it("ivf-sq4 is built with a float32 refine of k * 10 by default, in under a third of SQ8's bytes, and returns true scores", async () => {
+    const dir = join(tmp, "sq4");
+    const col = await Collection.open(dir);
+    await col.addVectors({ vectors: xs.subarray(0, N * DIM), dim: DIM, ids: ids(N), modality: "image" });
+    const [st] = await col.buildIndex({ type: "ivf-sq4", nlist: 16 });
+    expect(st).toMatchObject({ type: "ivf-sq4", spec: "IVF16,SQ4,refine10" });
+    expect(st.bytesPerVector).toBeLessThan(DIM / 2 + 12 + 1);
+    let found = 0;
+    for (let i = 0; i < 5; i++) {
+      const q = xs.slice(i * 97 * DIM, (i * 97 + 1) * DIM);
+      const exact = await col.search({ vector: q }, { k: 10, index: "exact" });
+      const sq4 = await col.search({ vector: q }, { k: 10, index: "ivf-sq4", nprobe: 16 });
+      expect(sq4.index).toBe("ivf-sq4");
+      const byId = new Map(exact.results.map((r) => [r.id, r.score]));
+      for (const r of sq4.results) {
+        if (!byId.has(r.id)) continue;
+        found++;
+        expect(r.score).toBeCloseTo(byId.get(r.id)!, 5);
+      }
+    }
+    expect(found).toBeGreaterThanOrEqual(45);
     await col.close();
   });
 });

@@ -40,7 +40,7 @@ describe("the index layer's kind registry", () => {
 describe("the collection's kind registry", () => {
   it("names the kinds of each store, and refuses names that clash", () => {
     expect(indexChoices().slice(0, 4)).toEqual(["auto", "exact", "hnsw", "ivf"]);
-    expect(kindsOf("sqlite").map((k) => [k.name, k.kind, k.param])).toEqual([["hnsw", "hnsw", "ef"], ["ivf", "ivf", "nprobe"], ["ivf-sq8", "ivf-sq8", "nprobe"], ["ivf-pq", "ivf-pq", "nprobe"], ["ivf-f16", "ivf-f16", "nprobe"]]);
+    expect(kindsOf("sqlite").map((k) => [k.name, k.kind, k.param])).toEqual([["hnsw", "hnsw", "ef"], ["ivf", "ivf", "nprobe"], ["ivf-sq8", "ivf-sq8", "nprobe"], ["ivf-pq", "ivf-pq", "nprobe"], ["ivf-sq4", "ivf-sq4", "nprobe"], ["ivf-f16", "ivf-f16", "nprobe"]]);
     expect(kindsOf("postgres").map((k) => [k.name, k.kind, k.param])).toEqual([["hnsw", "pgvector-hnsw", "ef"], ["ivf", "pgvector-ivfflat", "nprobe"]]);
     const base = { store: "sqlite" as const, autoRank: 9, countsScanned: true, describe: "x", param: { key: "ef" as const, default: 1, help: "", tune: [1] } };
     expect(() => registerAnnKind({ ...base, id: "a", name: "auto" })).toThrow(/may not be named/);
@@ -72,7 +72,7 @@ describe("the collection's kind registry", () => {
     await col.addVectors({ vectors: xs, dim: 16, ids: Array.from({ length: 12_000 }, (_, i) => `v${i}`), modality: "image" });
     const built = await col.buildIndex({ type: "graph8" });
     expect(built).toMatchObject([{ type: "graph8", kind: "graph8", modality: "image", spec: "HNSW8", size: 12_000 }]);
-    await expect(col.buildIndex({ type: "lsh" })).rejects.toMatchObject({ code: "INVALID_ARGUMENT", details: { name: "type", reason: "'lsh' is not graph8 or hnsw or ivf or ivf-sq8 or ivf-pq or ivf-f16" } });
+    await expect(col.buildIndex({ type: "lsh" })).rejects.toMatchObject({ code: "INVALID_ARGUMENT", details: { name: "type", reason: "'lsh' is not graph8 or hnsw or ivf or ivf-sq8 or ivf-pq or ivf-sq4 or ivf-f16" } });
     await col.close();
 
     col = await Collection.open(dir, { create: false });
@@ -85,7 +85,7 @@ describe("the collection's kind registry", () => {
     expect((await col.search({ vector: q }, { k: 10 })).index).toBe("graph8");
     await expect(col.search({ vector: q }, { index: "hnsw" })).rejects.toMatchObject({ code: "INDEX_NOT_BUILT" });
     const stats = await col.stats();
-    expect(stats.kinds.map((k) => k.name)).toEqual(["graph8", "hnsw", "ivf", "ivf-sq8", "ivf-pq", "ivf-f16"]);
+    expect(stats.kinds.map((k) => k.name)).toEqual(["graph8", "hnsw", "ivf", "ivf-sq8", "ivf-pq", "ivf-sq4", "ivf-f16"]);
     const tuned = await col.tune(0.9, 50);
     expect(tuned).toMatchObject([{ type: "graph8", param: "ef", reached: true }]);
     await col.dropIndex("graph8");

@@ -1,5 +1,5 @@
 /**
- * The compressed indexes (Flat,SQ8, Flat,F16, IVF,SQ8, IVF,F16, IVF,PQ): exact search on codes
+ * The compressed indexes (Flat,SQ8, Flat,F16, IVF,SQ8, IVF,SQ4, IVF,F16, IVF,PQ): exact search on codes
  * must equal a float32 brute force on adversarial data (near-duplicates far below the codes'
  * resolution, exact ties, a skewed set whose later vectors fall outside the trained range, 768-d);
  * reopened and grown indexes stay exact; the float32 vectors are not kept in RAM after a save.
@@ -147,7 +147,7 @@ describe.each(["sq8", "f16"] as const)("Flat,%s exact search on codes", (codec) 
   });
 });
 
-describe.each(["sq8", "f16"] as const)("IVF,%s exact within the probed lists", (codec) => {
+describe.each(["sq8", "sq4", "f16"] as const)("IVF,%s exact within the probed lists", (codec) => {
   it("answers exactly as IVF-Flat at the same nprobe, and as brute force at nprobe = nlist (near-duplicates, skewed)", async () => {
     for (const c of cases.slice(0, 2)) {
       const xs = c.xs();
@@ -170,6 +170,57 @@ describe.each(["sq8", "f16"] as const)("IVF,%s exact within the probed lists", (
         }
         expectExact(back.search(q, K, { nprobe: 32 }), xs, n, c.dim, q);
       }
+    }
+  });
+});
+
+describe("IVF,SQ4", () => {
+  it("packs two dimensions per byte (odd dimensions too), stays exact at refine 0 and returns true scores with refine", async () => {
+    for (const dim of [7, 64]) {
+      const { xs } = syntheticClusters({ n: 3000, dim, clusters: 12, seed: 21 });
+      const { qs } = syntheticQueries({ n: 3000, dim, clusters: 12, seed: 21, nq: 8 });
+      const idx = new CompressedIvfIndex({ dim, nlist: 8, codec: "sq4" });
+      expect(idx.codec.codeBytes).toBe(Math.ceil(dim / 2));
+      idx.train(xs);
+      idx.add(rows(3000), xs);
+      const file = path.join(tmp, `ivf-sq4-${dim}.idx`);
+      await idx.save(file);
+      expect(idx.residentBytes).toBe(3000 * (Math.ceil(dim / 2) + 12) + 8 * dim * 8 + idx.codec.state().length * 4);
+      const back = (await loadIndex(file)) as CompressedIvfIndex;
+      expect(back.codec.kind).toBe("sq4");
+      for (let i = 0; i < 8; i++) {
+        const q = row(qs, i, dim);
+        expectExact(back.search(q, K, { nprobe: 8 }), xs, 3000, dim, q);
+        const refined = back.search(q, K, { nprobe: 8, refine: 4 });
+        for (let j = 0; j < K; j++) {
+          const o = refined.offsets[j];
+          let s = 0;
+          for (let t = 0; t < dim; t++) s += xs[o * dim + t] * q[t];
+          expect(Math.abs(refined.scores[j] - s)).toBeLessThan(1e-5);
+        }
+      }
+    }
+  });
+
+  it("moves unsaved float32 vectors to an unnamed scratch file past spillBytes, and saves them all", async () => {
+    const dim = 32;
+    const { xs } = syntheticClusters({ n: 4000, dim, clusters: 10, seed: 22 });
+    const dir = fs.mkdtempSync(path.join(tmp, "spill-"));
+    const idx = new CompressedIvfIndex({ dim, nlist: 4, codec: "sq4", refine: 8, vectors: { spillBytes: 1000 * dim * 4, spillDir: dir } });
+    idx.train(xs);
+    for (let i0 = 0; i0 < 4000; i0 += 500) idx.add(rows(500, i0), xs.slice(i0 * dim, (i0 + 500) * dim));
+    // 3 full tails of 1000 moved out; the last 1000 are in RAM; the scratch file has no name.
+    expect(idx.residentBytes).toBeLessThan(4000 * (16 + 12) + 1000 * dim * 4 + 8 * dim * 8 + 1000);
+    expect(fs.readdirSync(dir)).toEqual([]);
+    const q = row(xs, 2500, dim);
+    expect(idx.search(q, 1, { nprobe: 4 }).offsets[0]).toBe(2500);
+    const file = path.join(tmp, "ivf-sq4-spill.idx");
+    await idx.save(file);
+    const back = await CompressedIvfIndex.load(file, { verify: true });
+    for (const o of [0, 999, 1000, 2999, 3999]) {
+      const hit = back.search(row(xs, o, dim), 1, { nprobe: 4 });
+      expect(hit.offsets[0]).toBe(o);
+      expect(hit.scores[0]).toBeCloseTo(1, 5);
     }
   });
 });
