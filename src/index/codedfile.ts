@@ -1,18 +1,23 @@
 /**
- * The shared part of the compressed index files (Flat,SQ8 / Flat,F16 and IVF with SQ8, F16 or
- * PQ lists): the codec's state, then the blocks (sizes, offsets, radii, codes), then every row's
- * float32 vector in block order, which is where searches re-score from (positional reads; see
- * VectorFile). Everything before the vectors is covered by one CRC32 checked on open; the vectors
- * have their own CRC32, checked by `load(path, { verify: true })` (reading them all would defeat
- * opening in O(codes)).
+ * The shared part of the compressed index files (Flat,SQ8 / Flat,F16 and IVF with SQ8, SQ4, F16
+ * or PQ lists): the codec's state, then the blocks (sizes, [per-block code CRC32s], offsets,
+ * radii, codes), then every row's float32 vector in block order, which is where searches re-score
+ * from (positional reads; see VectorFile). The vectors have their own CRC32, checked by
+ * `load(path, { verify: true })` (reading them all would defeat opening in O(codes)).
+ *
+ * Two layouts: without block CRCs (Flat files, and IVF files of format version 1) one CRC32 covers
+ * everything before the vectors and the codes are read on open. With block CRCs (IVF version 2)
+ * the CRC32 covers state, sizes, block CRCs, offsets and radii, and each block's codes are checked
+ * against their own CRC32 when they are read, so an IVF index can open lazily: at 5M x SQ4 the
+ * codes are 1.3 GB, which an eager open spends seconds of reads and page faults on.
  */
 import { ClipdbError } from "../core/errors.js";
 import { CodeBlock } from "./codeblock.js";
 import type { Codec, CodecKind } from "./codec.js";
 import { F16Codec } from "./f16.js";
-import { FileReader, corrupt, type FileWriter } from "./fileio.js";
+import { FileReader, corrupt, crc32, type FileWriter } from "./fileio.js";
 import { FlatIndex } from "./flat.js";
-import { HEADER_BYTES, decodeHeader, magicOf } from "./header.js";
+import { HEADER_BYTES, decodeHeader, magicOf, versionOf } from "./header.js";
 import { PqCodec } from "./pq.js";
 import { Sq4Codec } from "./sq4.js";
 import { Sq8Codec } from "./sq8.js";
@@ -34,21 +39,26 @@ export function kindCode(kind: CodecKind): number {
   return KINDS.indexOf(kind) + 1;
 }
 
-/** Writes state, blocks and vectors; returns the CRC32s of the metadata and of the vectors. */
-export function writeBlocks(w: FileWriter, codec: Codec, blocks: CodeBlock[], vf: VectorFile): { metaCrc: number; vecCrc: number; stateLen: number } {
+/**
+ * Writes state, blocks and vectors (`blockCrcs`: the layout with a CRC32 per block's codes; every
+ * block's codes must be in RAM); returns the CRC32s of the metadata and of the vectors.
+ */
+export function writeBlocks(w: FileWriter, codec: Codec, blocks: CodeBlock[], vf: VectorFile, blockCrcs = false): { metaCrc: number; vecCrc: number; stateLen: number } {
   const state = codec.state();
   w.startCrc();
   w.write(state);
   w.write(Uint32Array.from(blocks, (b) => b.size));
+  if (blockCrcs) w.write(Uint32Array.from(blocks, (b) => crc32(b.codes.subarray(0, b.size * b.codeBytes))));
   for (const b of blocks) w.write(b.offsets.subarray(0, b.size));
   for (const b of blocks) w.write(b.radius.subarray(0, b.size));
+  let metaCrc = w.crc;
   let codeBytes = 0;
   for (const b of blocks) {
     w.write(b.codes.subarray(0, b.size * b.codeBytes));
     codeBytes += b.size * b.codeBytes;
   }
   if (codeBytes % 4) w.write(new Uint8Array(4 - (codeBytes % 4)));
-  const metaCrc = w.crc;
+  if (!blockCrcs) metaCrc = w.crc;
   w.startCrc();
   const dim = vf.dim;
   const per = Math.max(1, Math.floor((4 << 20) / (dim * 4)));
@@ -77,17 +87,35 @@ export function renumber(blocks: CodeBlock[]): number {
 /** What `readBlocks` found. */
 export interface ReadBlocks {
   codec: Codec;
+  /** The blocks (with `lazy`, their codes are empty until `pending.load`). */
   blocks: CodeBlock[];
+  /** Codes still in the file (a lazy read), else null. It owns the reader then. */
+  pending: PendingCodes | null;
   /** Byte position of the float32 vectors. */
   vecPos: number;
   rows: number;
 }
 
+/** What a compressed file's header says about its blocks (see `readBlocks`). */
+export interface BlocksHeader {
+  kind: number;
+  dim: number;
+  m: number;
+  stateLen: number;
+  nblocks: number;
+  metaCrc: number;
+  vecCrc: number;
+  /** The layout with a CRC32 per block's codes. */
+  blockCrcs: boolean;
+}
+
 /**
  * Reads state and blocks at the reader's position (after the caller's header and sections),
- * checks the metadata CRC32 and the file size, and, with `verify`, the vectors' CRC32.
+ * checks the metadata CRC32 and the file size, and, with `verify`, the vectors' CRC32. `lazy`
+ * (block-CRC layout only): leave the codes in the file, to be read per block on first use through
+ * the returned `pending`, which then owns (and eventually closes) the reader.
  */
-export function readBlocks(r: FileReader, h: { kind: number; dim: number; m: number; stateLen: number; nblocks: number; metaCrc: number; vecCrc: number }, verify: boolean): ReadBlocks {
+export function readBlocks(r: FileReader, h: BlocksHeader, verify: boolean, lazy = false): ReadBlocks {
   const kind = KINDS[h.kind - 1];
   if (!kind) throw corrupt(r.file, `unknown codec ${h.kind}`);
   if (kind === "pq" && (h.m < 1 || h.dim % h.m !== 0)) throw corrupt(r.file, `invalid PQ m ${h.m} for dimension ${h.dim}`);
@@ -99,6 +127,8 @@ export function readBlocks(r: FileReader, h: { kind: number; dim: number; m: num
   if (codec.state().length !== h.stateLen) throw corrupt(r.file, "codec state has the wrong length");
   const sizes = new Uint32Array(h.nblocks);
   r.readInto(sizes, "block sizes");
+  const crcs = h.blockCrcs ? new Uint32Array(h.nblocks) : null;
+  if (crcs) r.readInto(crcs, "block checksums");
   let rows = 0;
   for (const s of sizes) rows += s;
   const cb = codec.codeBytes;
@@ -109,16 +139,35 @@ export function readBlocks(r: FileReader, h: { kind: number; dim: number; m: num
   if (r.size < end) throw corrupt(r.file, `truncated: vectors end at byte ${end}, file has ${r.size}`);
   if (r.size > end) throw corrupt(r.file, `${r.size - end} unexpected bytes after the data`);
   const blocks = Array.from(sizes, (s) => {
-    const b = new CodeBlock(cb, s);
+    const b = new CodeBlock(cb, lazy && crcs ? 0 : s);
+    if (lazy && crcs) {
+      b.offsets = new Uint32Array(s);
+      b.vids = new Uint32Array(s);
+      b.radius = new Float32Array(s);
+    }
     b.size = s;
     return b;
   });
   for (const b of blocks) r.readInto(b.offsets, "offsets");
   for (const b of blocks) r.readInto(b.radius, "radii");
-  for (const b of blocks) r.readInto(b.codes, "codes");
-  if (pad) r.bytes(pad, "padding");
-  if (r.crc !== h.metaCrc) throw corrupt(r.file, "checksum mismatch in the codes");
+  if (crcs && r.crc !== h.metaCrc) throw corrupt(r.file, "checksum mismatch in the block directory");
   renumber(blocks);
+  let pending: PendingCodes | null = null;
+  if (crcs) {
+    const pos = new Float64Array(h.nblocks);
+    let at = r.pos;
+    blocks.forEach((b, i) => {
+      pos[i] = at;
+      at += b.size * cb;
+    });
+    if (lazy) pending = new PendingCodes(r, pos, crcs, blocks.map((b) => b.size), cb);
+    else blocks.forEach((b, i) => (b.codes = readBlockCodes(r, pos[i], b.size, cb, crcs[i], i, b.capacity)));
+    r.pos = vecPos;
+  } else {
+    for (const b of blocks) r.readInto(b.codes, "codes");
+    if (pad) r.bytes(pad, "padding");
+    if (r.crc !== h.metaCrc) throw corrupt(r.file, "checksum mismatch in the codes");
+  }
   if (verify) {
     const chunk = new Uint8Array(1 << 24);
     r.startCrc();
@@ -126,8 +175,68 @@ export function readBlocks(r: FileReader, h: { kind: number; dim: number; m: num
     if (r.crc !== h.vecCrc) throw corrupt(r.file, "checksum mismatch in the float32 vectors");
   }
   r.pos = end;
-  return { codec, blocks, vecPos, rows };
+  return { codec, blocks, pending, vecPos, rows };
 }
+
+/**
+ * Codes of blocks still in the file after a lazy `readBlocks`. `load(i, block)` reads block i's
+ * codes and checks their CRC32 (INDEX_CORRUPT naming the file and block on mismatch). The file
+ * stays open until every block is read or `close()`; the open descriptor pins it, so an atomic
+ * replacement meanwhile does not mix files.
+ */
+export class PendingCodes {
+  private left: number;
+  private closed = false;
+
+  constructor(
+    private readonly r: FileReader,
+    private readonly pos: Float64Array,
+    private readonly crcs: Uint32Array,
+    private readonly sizes: number[],
+    private readonly codeBytes: number,
+  ) {
+    this.left = pos.length;
+    if (this.left === 0) this.close();
+  }
+
+  /** True when every block has been read (the file is closed). */
+  get done(): boolean {
+    return this.left === 0;
+  }
+
+  /** True when block `i` still has to be read. */
+  isPending(i: number): boolean {
+    return this.pos[i] >= 0;
+  }
+
+  /** Reads and checks block `i`'s codes into `block` (its size, offsets and radii are set). */
+  load(i: number, block: CodeBlock): void {
+    if (this.pos[i] < 0) return;
+    if (this.closed) throw corrupt(this.r.file, "the index file was closed before all lists were read");
+    block.codes = readBlockCodes(this.r, this.pos[i], this.sizes[i], this.codeBytes, this.crcs[i], i, block.capacity);
+    this.pos[i] = -1;
+    if (--this.left === 0) this.close();
+  }
+
+  /** Closes the file (blocks not read by then can no longer be). */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.r.close();
+  }
+}
+
+/** Reads `rows` codes of block `i` at byte `pos` into a new array of `capacity` rows (at least `rows`) and checks their CRC32. */
+function readBlockCodes(r: FileReader, pos: number, rows: number, cb: number, crc: number, i: number, capacity: number): Uint8Array {
+  const codes = new Uint8Array(Math.max(capacity, rows) * cb);
+  r.pos = pos;
+  r.readInto(codes.subarray(0, rows * cb), `codes of list ${i}`);
+  if (crc32(codes.subarray(0, rows * cb)) !== crc) throw corrupt(r.file, `checksum mismatch in the codes of list ${i}`);
+  return codes;
+}
+
+/** Closes the file of a lazily opened compressed index that is garbage-collected. */
+export const pendingCodesCloser = new FinalizationRegistry<PendingCodes>((p) => p.close());
 
 /**
  * Checks a compressed index file's header and size without reading its codes (for status
@@ -151,14 +260,15 @@ function compressedLayout(path: string): { resident: number } {
   try {
     const head = r.bytes(HEADER_BYTES, "header");
     const flat = magicOf(head) === "CLIPQFLT";
-    const f = decodeHeader(head, path, flat ? "CLIPQFLT" : "CLIPQIVF", 1);
+    const version = versionOf(head);
+    const f = decodeHeader(head, path, flat ? "CLIPQFLT" : "CLIPQIVF", flat ? 1 : [1, 2]);
     const [dim, blocks, rows, kind, m, stateLen] = flat ? [f[0], 1, f[1], f[2], f[3], f[4]] : [f[0], f[1], f[3], f[4], f[5], f[7]];
     let at = HEADER_BYTES;
     if (!flat) at += FlatIndex.peekSection(Object.assign(r, { pos: at })).bytes;
     const cb = kind === 1 ? dim : kind === 2 ? 2 * dim : kind === 4 ? Math.ceil(dim / 2) : m;
     if (cb < 1 || kind < 1 || kind > KINDS.length) throw corrupt(path, `invalid codec ${kind}`);
     const codes = rows * cb;
-    const end = at + stateLen * 4 + blocks * 4 + rows * 8 + codes + (codes % 4 ? 4 - (codes % 4) : 0) + rows * dim * 4;
+    const end = at + stateLen * 4 + blocks * (!flat && version >= 2 ? 8 : 4) + rows * 8 + codes + (codes % 4 ? 4 - (codes % 4) : 0) + rows * dim * 4;
     if (r.size !== end) throw corrupt(path, `${r.size < end ? "truncated" : "unexpected bytes"}: the file has ${r.size} bytes, its header says ${end}`);
     return { resident: rows * (cb + 12) + (flat ? 0 : 2 * blocks * dim * 4) + stateLen * 4 };
   } finally {

@@ -256,7 +256,7 @@ export class CompressedFlatIndex implements VectorIndex {
     try {
       const [dim, n, kind, m, stateLen, metaCrc, vecCrc] = decodeHeader(r.bytes(HEADER_BYTES, "header"), path, MAGIC, VERSION);
       if (dim < 1 || (kind !== 1 && kind !== 2)) throw corrupt(path, `invalid parameters (dim ${dim}, codec ${kind})`);
-      const got = readBlocks(r, { kind, dim, m, stateLen, nblocks: 1, metaCrc, vecCrc }, opts.verify ?? false);
+      const got = readBlocks(r, { kind, dim, m, stateLen, nblocks: 1, metaCrc, vecCrc, blockCrcs: false }, opts.verify ?? false);
       if (got.rows !== n) throw corrupt(path, `holds ${got.rows} vectors, header says ${n}`);
       const idx = new CompressedFlatIndex(dim, { codec: got.codec.kind as "sq8" | "f16", threads: opts.threads });
       (idx as { codec: Codec }).codec = got.codec;

@@ -32,15 +32,21 @@ export function magicOf(b: Uint8Array): string {
  * Decodes and checks a header read from `file`: magic, header checksum and version. Returns the
  * fields after the version. Any mismatch is INDEX_CORRUPT naming the file.
  */
-export function decodeHeader(b: Uint8Array, file: string, magic: string, version: number): number[] {
+export function decodeHeader(b: Uint8Array, file: string, magic: string, version: number | readonly number[]): number[] {
   if (b.length < HEADER_BYTES) throw corrupt(file, `truncated header (${b.length} of ${HEADER_BYTES} bytes)`);
   const got = magicOf(b);
   if (got !== magic) throw corrupt(file, `not a clipdb ${magic} index (magic ${JSON.stringify(got)})`);
   const v = new DataView(b.buffer, b.byteOffset, HEADER_BYTES);
   if (v.getUint32(60, true) !== crc32(b.subarray(0, 60))) throw corrupt(file, "header checksum mismatch");
   const ver = v.getUint32(8, true);
-  if (ver !== version) throw corrupt(file, `format version ${ver}, this build reads version ${version}`);
+  const ok = typeof version === "number" ? [version] : version;
+  if (!ok.includes(ver)) throw corrupt(file, `format version ${ver}, this build reads version ${ok.join(" or ")}`);
   return Array.from({ length: MAX_FIELDS }, (_, i) => v.getUint32(12 + 4 * i, true));
+}
+
+/** The format version field of a header (unchecked: `decodeHeader` checks it). */
+export function versionOf(b: Uint8Array): number {
+  return b.length >= 12 ? new DataView(b.buffer, b.byteOffset, 12).getUint32(8, true) : 0;
 }
 
 /** Splits a safe integer into (low, high) u32 fields. */

@@ -11,18 +11,19 @@ import type { SearchOptions, VectorIndex } from "../core/types.js";
 import { checkBatch, checkK, checkOffsets, checkPositive, checkQuery, checkTrain, noHits } from "./checks.js";
 import { CodeBlock } from "./codeblock.js";
 import type { Codec, CodecKind, Prepared } from "./codec.js";
-import { kindCode, makeCodec, readBlocks, renumber, writeBlocks } from "./codedfile.js";
+import { kindCode, makeCodec, pendingCodesCloser, readBlocks, renumber, writeBlocks, type PendingCodes } from "./codedfile.js";
 import { BOUND_EPS, Pool, kthLargest, rescore } from "./exact.js";
 import { FileReader, corrupt, writeAtomic } from "./fileio.js";
 import { FlatIndex } from "./flat.js";
-import { HEADER_BYTES, decodeHeader, encodeHeader } from "./header.js";
+import { HEADER_BYTES, decodeHeader, encodeHeader, versionOf } from "./header.js";
 import { kernelTopI8 } from "./kernel.js";
 import { kmeans, seededRandom, type KMeansOptions } from "./kmeans.js";
 import type { Sq8Query } from "./sq8.js";
 import { VectorFile, vectorFileCloser, type VectorFileOptions } from "./vecfile.js";
 
 const MAGIC = "CLIPQIVF";
-const VERSION = 1;
+/** Written: 2 (a CRC32 per list's codes, so lists can be read lazily); read: 1 and 2. */
+const VERSION = 2;
 /** Residuals the codec is trained on (a seeded sample). */
 const CODEC_TRAIN_ROWS = 65536;
 /** Vectors encoded per batch in `add` (bounds the residual buffer: 128 MiB at 512-d). */
@@ -92,6 +93,8 @@ export class CompressedIvfIndex implements VectorIndex {
   private centroids: Float32Array | null = null;
   private lists: CodeBlock[];
   private vf: VectorFile;
+  /** Lists whose codes are still in the file (after a lazy load), else null. */
+  private pending: PendingCodes | null = null;
   private where: Map<number, number> | null = null;
   private count = 0;
   private readonly kmeansOpts: KMeansOptions;
@@ -194,16 +197,16 @@ export class CompressedIvfIndex implements VectorIndex {
       if (n > ADD_CHUNK || this.count === 0) {
         const incoming = new Uint32Array(this.nlist);
         for (const l of assigned) incoming[l]++;
-        this.lists.forEach((b, l) => {
-          if (incoming[l] > 0) b.reserve(b.size + incoming[l], n >= this.count);
-        });
+        for (let l = 0; l < this.nlist; l++) {
+          if (incoming[l] > 0) this.list(l).reserve(this.lists[l].size + incoming[l], n >= this.count);
+        }
       }
       for (let i = 0; i < cn; i++) {
         const off = offsets[i0 + i];
         if (where.has(off)) this.removeOne(off, where);
         const l = assigned[i];
         const vid = this.vf.append(xs, i0 + i);
-        this.lists[l].append(off, vid, radius[i], codes.subarray(i * cb, (i + 1) * cb));
+        this.list(l).append(off, vid, radius[i], codes.subarray(i * cb, (i + 1) * cb));
         where.set(off, l);
         this.count++;
       }
@@ -270,7 +273,7 @@ export class CompressedIvfIndex implements VectorIndex {
     let scratch = new Float64Array(0);
     for (let j = 0; j < probe.length; j++) {
       const l = probe[j];
-      const b = this.lists[l];
+      const b = this.list(l);
       if (b.size === 0) continue;
       const lb = bases[j];
       if (this.codec.kind === "sq8") {
@@ -350,13 +353,31 @@ export class CompressedIvfIndex implements VectorIndex {
     return this.centroids;
   }
 
-  /** Writes the index atomically; afterwards it re-scores from that file. */
+  /** List `l`, reading its codes from the file first if a lazy load left them there. */
+  private list(l: number): CodeBlock {
+    const p = this.pending;
+    if (p && p.isPending(l)) {
+      p.load(l, this.lists[l]);
+      if (p.done) this.pending = null;
+    }
+    return this.lists[l];
+  }
+
+  /** Lists whose codes a lazy load has not read yet. */
+  get pendingLists(): number {
+    let n = 0;
+    for (let l = 0; l < this.nlist; l++) if (this.pending?.isPending(l)) n++;
+    return n;
+  }
+
+  /** Writes the index atomically (reading any lists a lazy load left in the file first); afterwards it re-scores from that file. */
   async save(path: string): Promise<void> {
+    for (let l = 0; l < this.nlist && this.pending; l++) this.list(l);
     let vecPos = 0;
     await writeAtomic(path, (w) => {
       w.write(new Uint8Array(HEADER_BYTES));
       this.quantizer.writeSection(w);
-      const c = writeBlocks(w, this.codec, this.lists, this.vf);
+      const c = writeBlocks(w, this.codec, this.lists, this.vf, true);
       vecPos = w.pos - this.count * this.dim * 4;
       w.writeAt(encodeHeader(MAGIC, VERSION, [this.dim, this.nlist, this.nprobe, this.count, kindCode(this.codec.kind), this.m, this.refine, c.stateLen, c.metaCrc, c.vecCrc]), 0);
     });
@@ -365,17 +386,24 @@ export class CompressedIvfIndex implements VectorIndex {
   }
 
   /**
-   * Opens a saved index without retraining: reads the quantizer and the codes (the vectors stay
-   * in the file). `verify`: also check the float32 vectors' CRC32. INDEX_CORRUPT on any damage.
+   * Opens a saved index without retraining: reads the quantizer, the list directory, offsets and
+   * radii (the float32 vectors stay in the file). `lazy` (default true; version-2 files): each
+   * list's codes are read, and checked against their CRC32, on first use, so opening costs
+   * O(nlist + n * 8 bytes), not the codes' size (1.3 GB at 5M x SQ4); false reads them all now.
+   * `verify`: read everything now and also check the float32 vectors' CRC32. INDEX_CORRUPT on any
+   * damage (for a lazy open, a damaged list fails the search that first reads it).
    */
-  static async load(path: string, opts: { nprobe?: number; refine?: number; threads?: number; verify?: boolean } = {}): Promise<CompressedIvfIndex> {
+  static async load(path: string, opts: { nprobe?: number; refine?: number; threads?: number; verify?: boolean; lazy?: boolean } = {}): Promise<CompressedIvfIndex> {
     const r = new FileReader(path);
+    let keepOpen = false;
     try {
-      const [dim, nlist, nprobe, count, kind, m, refine, stateLen, metaCrc, vecCrc] = decodeHeader(r.bytes(HEADER_BYTES, "header"), path, MAGIC, VERSION);
+      const head = r.bytes(HEADER_BYTES, "header");
+      const [dim, nlist, nprobe, count, kind, m, refine, stateLen, metaCrc, vecCrc] = decodeHeader(head, path, MAGIC, [1, VERSION]);
       if (dim < 1 || nlist < 1 || nprobe < 1 || kind < 1 || kind > 4) throw corrupt(path, `invalid parameters (dim ${dim}, nlist ${nlist}, codec ${kind})`);
       const quantizer = FlatIndex.readSection(r);
       if (quantizer.dim !== dim || (quantizer.size !== 0 && quantizer.size !== nlist)) throw corrupt(path, "quantizer does not match the header");
-      const got = readBlocks(r, { kind, dim, m, stateLen, nblocks: nlist, metaCrc, vecCrc }, opts.verify ?? false);
+      const verify = opts.verify ?? false;
+      const got = readBlocks(r, { kind, dim, m, stateLen, nblocks: nlist, metaCrc, vecCrc, blockCrcs: versionOf(head) >= 2 }, verify, (opts.lazy ?? true) && !verify);
       if (got.rows !== count) throw corrupt(path, `holds ${got.rows} vectors, header says ${count}`);
       const idx = new CompressedIvfIndex({ dim, nlist, codec: got.codec.kind, m: m || undefined, nprobe: opts.nprobe ?? nprobe, refine: opts.refine ?? refine, threads: opts.threads });
       (idx as { quantizer: FlatIndex }).quantizer = quantizer;
@@ -383,14 +411,19 @@ export class CompressedIvfIndex implements VectorIndex {
       idx.lists = got.blocks;
       idx.count = count;
       idx.vf.attach(path, got.vecPos, count);
+      if (got.pending && !got.pending.done) {
+        idx.pending = got.pending;
+        pendingCodesCloser.register(idx, got.pending);
+        keepOpen = true;
+      }
       return idx;
     } finally {
-      r.close();
+      if (!keepOpen) r.close();
     }
   }
 
   private removeOne(off: number, where: Map<number, number>): void {
-    const b = this.lists[where.get(off)!];
+    const b = this.list(where.get(off)!);
     const r = b.find(off);
     if (r >= 0) b.removeRow(r);
     where.delete(off);

@@ -225,6 +225,62 @@ describe("IVF,SQ4", () => {
   });
 });
 
+describe("IVF compressed files open lazily", () => {
+  const dim = 48;
+  const { xs } = syntheticClusters({ n: 5000, dim, clusters: 16, seed: 31 });
+  const { qs } = syntheticQueries({ n: 5000, dim, clusters: 16, seed: 31, nq: 6 });
+
+  it("reads a list's codes on first probe, answers as an eager open, and grows, shrinks and saves after it", async () => {
+    const idx = new CompressedIvfIndex({ dim, nlist: 16, codec: "sq4", refine: 4 });
+    idx.train(xs);
+    idx.add(rows(4000), xs.subarray(0, 4000 * dim));
+    const file = path.join(tmp, "lazy.idx");
+    await idx.save(file);
+    const eager = await CompressedIvfIndex.load(file, { lazy: false });
+    const lazy = await CompressedIvfIndex.load(file);
+    expect(eager.pendingLists).toBe(0);
+    expect(lazy.pendingLists).toBe(16);
+    const q = row(qs, 0, dim);
+    const a = lazy.search(q, K, { nprobe: 2 });
+    expect(lazy.pendingLists).toBe(14);
+    expect(Array.from(a.offsets)).toEqual(Array.from(eager.search(q, K, { nprobe: 2 }).offsets));
+    lazy.add(rows(1000, 4000), xs.subarray(4000 * dim));
+    lazy.remove(Uint32Array.of(0, 1, 2));
+    eager.add(rows(1000, 4000), xs.subarray(4000 * dim));
+    eager.remove(Uint32Array.of(0, 1, 2));
+    expect(lazy.size).toBe(4997);
+    const again = path.join(tmp, "lazy-again.idx");
+    await lazy.save(again);
+    expect(lazy.pendingLists).toBe(0);
+    const back = await CompressedIvfIndex.load(again, { verify: true });
+    for (let i = 0; i < 6; i++) {
+      const qi = row(qs, i, dim);
+      expect(Array.from(back.search(qi, K, { nprobe: 16 }).offsets)).toEqual(Array.from(eager.search(qi, K, { nprobe: 16 }).offsets));
+    }
+    expect(back.search(row(xs, 4500, dim), 1, { nprobe: 4 }).offsets[0]).toBe(4500);
+  });
+
+  it("a damaged list fails an eager open, and a lazy open at the search that first reads that list, with INDEX_CORRUPT", async () => {
+    const idx = new CompressedIvfIndex({ dim, nlist: 8, codec: "sq8" });
+    idx.train(xs);
+    idx.add(rows(5000), xs);
+    const file = path.join(tmp, "lazy-bad.idx");
+    await idx.save(file);
+    // The codes end where the float32 vectors (at the end of the file) begin; 5000 * 48 code bytes need no padding.
+    const size = fs.statSync(file).size;
+    const fd = fs.openSync(file, "r+");
+    const at = size - 5000 * dim * 4 - 1;
+    const b = Buffer.alloc(1);
+    fs.readSync(fd, b, 0, 1, at);
+    b[0] ^= 0x55;
+    fs.writeSync(fd, b, 0, 1, at);
+    fs.closeSync(fd);
+    await expect(CompressedIvfIndex.load(file, { lazy: false })).rejects.toMatchObject({ code: "INDEX_CORRUPT", message: expect.stringMatching(/checksum mismatch in the codes of list \d/) });
+    const lazy = await CompressedIvfIndex.load(file);
+    expect(() => lazy.search(row(qs, 0, dim), K, { nprobe: 8 })).toThrow(expect.objectContaining({ code: "INDEX_CORRUPT" }));
+  });
+});
+
 describe("IVF,PQ", () => {
   const dim = 256;
   const { xs } = syntheticClusters({ n: 6000, dim, clusters: 30, seed: 12 });
