@@ -47,10 +47,10 @@ export interface paths {
                          */
                         modality?: "image" | "text" | "any";
                         /**
-                         * @description Index that answers: auto (default: the built HNSW, else IVF, index once a modality holds more than 10,000 vectors, exact below), exact (brute force), hnsw or ivf or ivf-sq8 or ivf-pq or ivf-f16 (need `clipdb index build`; GET /api/v1/stats lists the kinds and what is built).
+                         * @description Index that answers: auto (default: the built HNSW, else IVF, index once a modality holds more than 10,000 vectors, exact below), exact (brute force), hnsw or ivf or ivf-sq8 or ivf-pq or ivf-sq4 or ivf-f16 (need `clipdb index build`; GET /api/v1/stats lists the kinds and what is built).
                          * @enum {string}
                          */
-                        index?: "auto" | "exact" | "hnsw" | "ivf" | "ivf-sq8" | "ivf-pq" | "ivf-f16";
+                        index?: "auto" | "exact" | "hnsw" | "ivf" | "ivf-sq8" | "ivf-pq" | "ivf-sq4" | "ivf-f16";
                         /** @description IVF lists probed; default 16 or the tuned value. Higher is slower and more exact. */
                         nprobe?: number;
                         /** @description HNSW search breadth; default 64 or the tuned value. Higher is slower and more exact. */
@@ -244,10 +244,10 @@ export interface paths {
                          */
                         modality?: "image" | "text" | "any";
                         /**
-                         * @description Index that answers: auto (default: the built HNSW, else IVF, index once a modality holds more than 10,000 vectors, exact below), exact (brute force), hnsw or ivf or ivf-sq8 or ivf-pq or ivf-f16 (need `clipdb index build`; GET /api/v1/stats lists the kinds and what is built).
+                         * @description Index that answers: auto (default: the built HNSW, else IVF, index once a modality holds more than 10,000 vectors, exact below), exact (brute force), hnsw or ivf or ivf-sq8 or ivf-pq or ivf-sq4 or ivf-f16 (need `clipdb index build`; GET /api/v1/stats lists the kinds and what is built).
                          * @enum {string}
                          */
-                        index?: "auto" | "exact" | "hnsw" | "ivf" | "ivf-sq8" | "ivf-pq" | "ivf-f16";
+                        index?: "auto" | "exact" | "hnsw" | "ivf" | "ivf-sq8" | "ivf-pq" | "ivf-sq4" | "ivf-f16";
                         /** @description IVF lists probed; default 16 or the tuned value. Higher is slower and more exact. */
                         nprobe?: number;
                         /** @description HNSW search breadth; default 64 or the tuned value. Higher is slower and more exact. */
@@ -1063,7 +1063,7 @@ export interface components {
             /** @description Server-side time of the search, embedding included. */
             ms: number;
             /** @enum {string} */
-            index: "exact" | "hnsw" | "ivf" | "ivf-sq8" | "ivf-pq" | "ivf-f16" | "keyword";
+            index: "exact" | "hnsw" | "ivf" | "ivf-sq8" | "ivf-pq" | "ivf-sq4" | "ivf-f16" | "keyword";
             /** @description Vectors scored for this query (HNSW does not count them: 0 there, which means unknown). */
             scanned: number;
             /**
