@@ -15,7 +15,7 @@ import { ClipdbError } from "../core/errors.js";
 import { CodeBlock } from "./codeblock.js";
 import type { Codec, CodecKind } from "./codec.js";
 import { F16Codec } from "./f16.js";
-import { FileReader, corrupt, crc32, type FileWriter } from "./fileio.js";
+import { FileReader, PendingSections, corrupt, crc32, type FileWriter } from "./fileio.js";
 import { FlatIndex } from "./flat.js";
 import { HEADER_BYTES, decodeHeader, magicOf, versionOf } from "./header.js";
 import { PqCodec } from "./pq.js";
@@ -160,7 +160,7 @@ export function readBlocks(r: FileReader, h: BlocksHeader, verify: boolean, lazy
       pos[i] = at;
       at += b.size * cb;
     });
-    if (lazy) pending = new PendingCodes(r, pos, crcs, blocks.map((b) => b.size), cb);
+    if (lazy) pending = new PendingCodes(r, pos, crcs, cb);
     else blocks.forEach((b, i) => (b.codes = readBlockCodes(r, pos[i], b.size, cb, crcs[i], i, b.capacity)));
     r.pos = vecPos;
   } else {
@@ -179,50 +179,25 @@ export function readBlocks(r: FileReader, h: BlocksHeader, verify: boolean, lazy
 }
 
 /**
- * Codes of blocks still in the file after a lazy `readBlocks`. `load(i, block)` reads block i's
- * codes and checks their CRC32 (INDEX_CORRUPT naming the file and block on mismatch). The file
- * stays open until every block is read or `close()`; the open descriptor pins it, so an atomic
- * replacement meanwhile does not mix files.
+ * Codes of blocks still in the file after a lazy `readBlocks` (see PendingSections).
+ * `load(i, block)` reads block i's codes and checks their CRC32.
  */
-export class PendingCodes {
-  private left: number;
-  private closed = false;
-
+export class PendingCodes extends PendingSections {
   constructor(
-    private readonly r: FileReader,
-    private readonly pos: Float64Array,
-    private readonly crcs: Uint32Array,
-    private readonly sizes: number[],
+    r: FileReader,
+    pos: Float64Array,
+    crcs: Uint32Array,
     private readonly codeBytes: number,
   ) {
-    this.left = pos.length;
-    if (this.left === 0) this.close();
-  }
-
-  /** True when every block has been read (the file is closed). */
-  get done(): boolean {
-    return this.left === 0;
-  }
-
-  /** True when block `i` still has to be read. */
-  isPending(i: number): boolean {
-    return this.pos[i] >= 0;
+    super(r, pos, crcs);
   }
 
   /** Reads and checks block `i`'s codes into `block` (its size, offsets and radii are set). */
   load(i: number, block: CodeBlock): void {
-    if (this.pos[i] < 0) return;
-    if (this.closed) throw corrupt(this.r.file, "the index file was closed before all lists were read");
-    block.codes = readBlockCodes(this.r, this.pos[i], this.sizes[i], this.codeBytes, this.crcs[i], i, block.capacity);
-    this.pos[i] = -1;
-    if (--this.left === 0) this.close();
-  }
-
-  /** Closes the file (blocks not read by then can no longer be). */
-  close(): void {
-    if (this.closed) return;
-    this.closed = true;
-    this.r.close();
+    if (!this.isPending(i)) return;
+    const codes = new Uint8Array(Math.max(block.capacity, block.size) * this.codeBytes);
+    this.readSection(i, codes.subarray(0, block.size * this.codeBytes), `codes of list ${i}`);
+    block.codes = codes;
   }
 }
 

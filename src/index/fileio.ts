@@ -192,6 +192,58 @@ export class FileReader {
   }
 }
 
+/**
+ * Sections of an open file left to be read on first use (the lists of a lazily opened index):
+ * section i starts at byte `pos[i]` (negative: nothing to read) and is checked against `crcs[i]`
+ * when read (INDEX_CORRUPT naming the file on mismatch). The file stays open until every section
+ * is read or `close()`; the open descriptor pins it, so an atomic replacement meanwhile does not
+ * mix files.
+ */
+export class PendingSections {
+  private left: number;
+  private closed = false;
+
+  constructor(
+    private readonly r: FileReader,
+    private readonly pos: Float64Array,
+    private readonly crcs: Uint32Array,
+  ) {
+    this.left = pos.reduce((n, p) => n + (p >= 0 ? 1 : 0), 0);
+    if (this.left === 0) this.close();
+  }
+
+  /** True when every section has been read (the file is closed). */
+  get done(): boolean {
+    return this.left === 0;
+  }
+
+  /** True when section `i` still has to be read. */
+  isPending(i: number): boolean {
+    return this.pos[i] >= 0;
+  }
+
+  /** Reads section `i` into `into` (exactly its bytes) and checks its CRC32; `what` names it in errors. */
+  protected readSection(i: number, into: ArrayBufferView, what: string): void {
+    if (this.closed) throw corrupt(this.r.file, "the index file was closed before all lists were read");
+    this.r.pos = this.pos[i];
+    this.r.readInto(into, what);
+    if (crc32(into) !== this.crcs[i]) throw corrupt(this.r.file, `checksum mismatch in the ${what}`);
+    this.pos[i] = -1;
+    if (--this.left === 0) this.close();
+  }
+
+  /** Releases the file descriptor (sections not yet read can no longer be). */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    try {
+      this.r.close();
+    } catch {
+      // Already closed.
+    }
+  }
+}
+
 /** Reads exactly `buf.length` bytes at `position` with async reads (retrying short reads). */
 async function readFully(fd: number, buf: Uint8Array, position: number, file: string, what: string): Promise<void> {
   let done = 0;

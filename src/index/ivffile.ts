@@ -12,7 +12,7 @@
  * faults alone, which a lazy open does not pay before the first answer.
  */
 import { VectorBlock, allocFloats } from "./block.js";
-import { FileReader, corrupt, crc32, type FileWriter } from "./fileio.js";
+import { FileReader, PendingSections, corrupt, crc32, type FileWriter } from "./fileio.js";
 import { FlatIndex } from "./flat.js";
 import { HEADER_BYTES, decodeHeader, encodeHeader } from "./header.js";
 
@@ -98,56 +98,25 @@ export function openIvf(path: string): OpenedIvf {
 }
 
 /**
- * Vectors of IVF lists still on disk. `load(l, block)` reads list l's vectors and checks their
- * CRC32 (INDEX_CORRUPT naming the file on mismatch). The file stays open until every list is
- * read (the open descriptor pins the file, so an atomic replacement meanwhile does not mix files).
+ * Vectors of IVF lists still on disk (see PendingSections). `load(l, block)` reads list l's
+ * vectors and checks their CRC32.
  */
-export class PendingLists {
-  private left: number;
-  private closed = false;
-
+export class PendingLists extends PendingSections {
   constructor(
-    private readonly r: FileReader,
-    private readonly pos: Float64Array,
-    private readonly crcs: Uint32Array,
+    r: FileReader,
+    pos: Float64Array,
+    crcs: Uint32Array,
     private readonly dim: number,
   ) {
-    this.left = pos.reduce((n, p) => n + (p >= 0 ? 1 : 0), 0);
-    if (this.left === 0) this.close();
-  }
-
-  /** True when every list has been read (the file is closed). */
-  get done(): boolean {
-    return this.left === 0;
-  }
-
-  /** True when list `l` still has to be read. */
-  isPending(l: number): boolean {
-    return this.pos[l] >= 0;
+    super(r, pos, crcs);
   }
 
   /** Reads and checks the vectors of list `l` into `block` (whose size and offsets are set). */
   load(l: number, block: VectorBlock): void {
-    if (this.pos[l] < 0) return;
-    if (this.closed) throw corrupt(this.r.file, "the index file was closed before all lists were read");
+    if (!this.isPending(l)) return;
     const data = allocFloats(block.size * this.dim);
-    this.r.pos = this.pos[l];
-    this.r.readInto(data, `vectors of list ${l}`);
-    if (crc32(data) !== this.crcs[l]) throw corrupt(this.r.file, `checksum mismatch in the vectors of list ${l}`);
+    this.readSection(l, data, `vectors of list ${l}`);
     block.data = data;
-    this.pos[l] = -1;
-    if (--this.left === 0) this.close();
-  }
-
-  /** Releases the file descriptor (lists not yet read can no longer be). */
-  close(): void {
-    if (this.closed) return;
-    this.closed = true;
-    try {
-      this.r.close();
-    } catch {
-      // Already closed.
-    }
   }
 }
 
