@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from "node:fs";
 import { readFile, writeFile, rename, mkdir } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import { createHash } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { ClipdbError } from "../core/errors.js";
 import { testPoint } from "../core/testpoint.js";
 import type { Modality } from "../core/types.js";
@@ -443,8 +443,11 @@ export class Collection implements CollectionApi {
     const { data } = await this.image(id);
     const thumb = await thumbnailJpeg(data, px);
     await mkdir(join(this.dir, "thumbs"), { recursive: true });
-    await writeFile(cached + ".tmp", thumb);
-    await rename(cached + ".tmp", cached);
+    // A temp name per writer: concurrent first requests (a result grid, or duplicates sharing a
+    // hash) each write their own file, and the renames all land the same bytes.
+    const tmp = `${cached}.${process.pid}-${randomBytes(4).toString("hex")}.tmp`;
+    await writeFile(tmp, thumb);
+    await rename(tmp, cached);
     return { data: thumb, mime: "image/jpeg" };
   }
 

@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { readFile, stat } from "node:fs/promises";
 import { mkdirSync, writeFileSync, renameSync, existsSync } from "node:fs";
 import { join } from "node:path";
@@ -212,8 +213,10 @@ export function folderUploads(filesDir: string): UploadSink {
     mkdirSync(filesDir, { recursive: true });
     const path = join(filesDir, hash + ext);
     if (!existsSync(path)) {
-      writeFileSync(path + ".tmp", bytes);
-      renameSync(path + ".tmp", path);
+      // A temp name per writer: another process storing the same upload cannot rename ours away.
+      const tmp = `${path}.${process.pid}-${randomBytes(4).toString("hex")}.tmp`;
+      writeFileSync(tmp, bytes);
+      renameSync(tmp, path);
     }
     return path;
   };

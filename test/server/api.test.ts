@@ -349,6 +349,14 @@ describe.each(STORES)("HTTP API (%s)", (store) => {
       expect(odd.statusCode).toBe(200);
     });
 
+    it("serves concurrent first requests for the same thumbnail, all 200 and the same bytes", async () => {
+      // Not yet cached: every request makes the thumbnail and writes the cache at once.
+      const id = ids[2];
+      const got = await Promise.all(Array.from({ length: 8 }, () => app.inject({ url: `/api/v1/items/${enc(id)}/thumb` })));
+      expect(got.map((r) => r.statusCode)).toEqual(Array(8).fill(200));
+      for (const r of got) expect(r.rawPayload.equals(got[0].rawPayload)).toBe(true);
+    });
+
     it("answers 404 for unknown ids and for the image of a text item", async () => {
       expectError(await app.inject({ url: "/api/v1/items/nope" }), 404, "NOT_FOUND");
       expectError(await app.inject({ url: "/api/v1/items/nope/image" }), 404, "NOT_FOUND");
