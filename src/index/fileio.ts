@@ -24,6 +24,15 @@ export function bytesOf(a: ArrayBufferView): Uint8Array {
   return new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
 }
 
+/**
+ * `e` as DISK_FULL naming `file` when it is a full disk or quota (ENOSPC, EDQUOT), else `e`
+ * unchanged: the error says what to do instead of INTERNAL's "please report it".
+ */
+export function diskFull(e: unknown, file: string): unknown {
+  const code = (e as { code?: unknown } | null)?.code;
+  return code === "ENOSPC" || code === "EDQUOT" ? new ClipdbError("DISK_FULL", { path: file }, { cause: e }) : e;
+}
+
 /** An INDEX_CORRUPT error naming the file and what is wrong with it. */
 export function corrupt(file: string, reason: string, cause?: unknown): ClipdbError {
   return new ClipdbError("INDEX_CORRUPT", { path: file, reason }, { cause });
@@ -79,7 +88,7 @@ export async function writeAtomic(file: string, fill: (w: FileWriter) => void | 
   } catch (e) {
     fs.closeSync(fd);
     fs.rmSync(tmp, { force: true });
-    throw e;
+    throw diskFull(e, file);
   }
   fs.closeSync(fd);
   testPoint("index:temp-written");

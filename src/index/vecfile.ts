@@ -12,7 +12,7 @@ import os from "node:os";
 import path from "node:path";
 import { dot } from "../core/vectors.js";
 import { VectorBlock } from "./block.js";
-import { corrupt } from "./fileio.js";
+import { corrupt, diskFull } from "./fileio.js";
 
 /** Default RAM tail before unsaved vectors move to a scratch file: 256 MiB. */
 export const SPILL_BYTES = 256 * 2 ** 20;
@@ -98,7 +98,11 @@ export class VectorFile {
     }
     const n = this.tail.size * this.dim * 4;
     const b = new Uint8Array(this.tail.data.buffer, this.tail.data.byteOffset, n);
-    for (let done = 0; done < n; ) done += fs.writeSync(this.spillFd, b, done, n - done, this.spillRows * this.dim * 4 + done);
+    try {
+      for (let done = 0; done < n; ) done += fs.writeSync(this.spillFd, b, done, n - done, this.spillRows * this.dim * 4 + done);
+    } catch (e) {
+      throw diskFull(e, this.spillDir);
+    }
     this.spillRows += this.tail.size;
     this.tail = new VectorBlock(this.dim);
   }
