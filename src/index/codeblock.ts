@@ -17,12 +17,16 @@ export class CodeBlock {
   /** Live rows. */
   size = 0;
 
-  /** `capacity`: rows allocated up front (default 0). */
+  /**
+   * `capacity`: rows allocated up front (default 0). `withCodes` false leaves `codes` empty for a
+   * block read lazily: whoever reads its codes assigns them (see PendingCodes) before any use.
+   */
   constructor(
     readonly codeBytes: number,
     capacity = 0,
+    withCodes = true,
   ) {
-    this.codes = new Uint8Array(capacity * codeBytes);
+    this.codes = new Uint8Array(withCodes ? capacity * codeBytes : 0);
     this.offsets = new Uint32Array(capacity);
     this.vids = new Uint32Array(capacity);
     this.radius = new Float32Array(capacity);

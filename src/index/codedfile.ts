@@ -138,13 +138,9 @@ export function readBlocks(r: FileReader, h: BlocksHeader, verify: boolean, lazy
   const end = vecPos + rows * h.dim * 4;
   if (r.size < end) throw corrupt(r.file, `truncated: vectors end at byte ${end}, file has ${r.size}`);
   if (r.size > end) throw corrupt(r.file, `${r.size - end} unexpected bytes after the data`);
+  // With block CRCs the codes are read per block below (now or lazily), into arrays of their own.
   const blocks = Array.from(sizes, (s) => {
-    const b = new CodeBlock(cb, lazy && crcs ? 0 : s);
-    if (lazy && crcs) {
-      b.offsets = new Uint32Array(s);
-      b.vids = new Uint32Array(s);
-      b.radius = new Float32Array(s);
-    }
+    const b = new CodeBlock(cb, s, !crcs);
     b.size = s;
     return b;
   });
@@ -160,8 +156,10 @@ export function readBlocks(r: FileReader, h: BlocksHeader, verify: boolean, lazy
       pos[i] = at;
       at += b.size * cb;
     });
-    if (lazy) pending = new PendingCodes(r, pos, crcs, cb);
-    else blocks.forEach((b, i) => (b.codes = readBlockCodes(r, pos[i], b.size, cb, crcs[i], i, b.capacity)));
+    // Lazy: the pending codes own the reader from here on. Eager: read them all now, the caller keeps it.
+    const codes = new PendingCodes(r, pos, crcs, cb, lazy);
+    if (lazy) pending = codes;
+    else blocks.forEach((b, i) => codes.load(i, b));
     r.pos = vecPos;
   } else {
     for (const b of blocks) r.readInto(b.codes, "codes");
@@ -188,8 +186,9 @@ export class PendingCodes extends PendingSections {
     pos: Float64Array,
     crcs: Uint32Array,
     private readonly codeBytes: number,
+    ownsReader = true,
   ) {
-    super(r, pos, crcs);
+    super(r, pos, crcs, ownsReader);
   }
 
   /** Reads and checks block `i`'s codes into `block` (its size, offsets and radii are set). */
@@ -199,15 +198,6 @@ export class PendingCodes extends PendingSections {
     this.readSection(i, codes.subarray(0, block.size * this.codeBytes), `codes of list ${i}`);
     block.codes = codes;
   }
-}
-
-/** Reads `rows` codes of block `i` at byte `pos` into a new array of `capacity` rows (at least `rows`) and checks their CRC32. */
-function readBlockCodes(r: FileReader, pos: number, rows: number, cb: number, crc: number, i: number, capacity: number): Uint8Array {
-  const codes = new Uint8Array(Math.max(capacity, rows) * cb);
-  r.pos = pos;
-  r.readInto(codes.subarray(0, rows * cb), `codes of list ${i}`);
-  if (crc32(codes.subarray(0, rows * cb)) !== crc) throw corrupt(r.file, `checksum mismatch in the codes of list ${i}`);
-  return codes;
 }
 
 /** Closes the file of a lazily opened compressed index that is garbage-collected. */

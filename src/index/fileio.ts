@@ -212,10 +212,12 @@ export class PendingSections {
   private left: number;
   private closed = false;
 
+  /** `ownsReader` (default true): close `r` once every section is read; false leaves that to the caller. */
   constructor(
     private readonly r: FileReader,
     private readonly pos: Float64Array,
     private readonly crcs: Uint32Array,
+    private readonly ownsReader = true,
   ) {
     this.left = pos.reduce((n, p) => n + (p >= 0 ? 1 : 0), 0);
     if (this.left === 0) this.close();
@@ -241,10 +243,11 @@ export class PendingSections {
     if (--this.left === 0) this.close();
   }
 
-  /** Releases the file descriptor (sections not yet read can no longer be). */
+  /** Releases the file descriptor, if it owns it (sections not yet read can no longer be). */
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    if (!this.ownsReader) return;
     try {
       this.r.close();
     } catch {
