@@ -1,8 +1,9 @@
 import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from "node:fs";
 import { readFile, writeFile, rename, mkdir } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import { createHash, randomBytes } from "node:crypto";
+import { createHash } from "node:crypto";
 import { ClipdbError } from "../core/errors.js";
+import { tempPathFor } from "../index/index.js";
 import { testPoint } from "../core/testpoint.js";
 import type { Modality } from "../core/types.js";
 import { DEFAULT_MODEL, loadEmbedder, perceptualHash, thumbnailJpeg, type Embedder } from "../embed/index.js";
@@ -445,7 +446,7 @@ export class Collection implements CollectionApi {
     await mkdir(join(this.dir, "thumbs"), { recursive: true });
     // A temp name per writer: concurrent first requests (a result grid, or duplicates sharing a
     // hash) each write their own file, and the renames all land the same bytes.
-    const tmp = `${cached}.${process.pid}-${randomBytes(4).toString("hex")}.tmp`;
+    const tmp = tempPathFor(cached);
     await writeFile(tmp, thumb);
     await rename(tmp, cached);
     return { data: thumb, mime: "image/jpeg" };

@@ -1,9 +1,9 @@
-import { randomBytes } from "node:crypto";
 import { readFile, stat } from "node:fs/promises";
 import { mkdirSync, writeFileSync, renameSync, existsSync } from "node:fs";
 import { join } from "node:path";
 import { ClipdbError, isClipdbError } from "../core/errors.js";
 import { testPoint } from "../core/testpoint.js";
+import { tempPathFor } from "../index/index.js";
 import type { Embedder } from "../embed/index.js";
 import type { CollectionStore, NewItem, StoreReader } from "../store/index.js";
 import { PHASH_KEY, capturedMeta } from "./capture.js";
@@ -214,7 +214,7 @@ export function folderUploads(filesDir: string): UploadSink {
     const path = join(filesDir, hash + ext);
     if (!existsSync(path)) {
       // A temp name per writer: another process storing the same upload cannot rename ours away.
-      const tmp = `${path}.${process.pid}-${randomBytes(4).toString("hex")}.tmp`;
+      const tmp = tempPathFor(path);
       writeFileSync(tmp, bytes);
       renameSync(tmp, path);
     }

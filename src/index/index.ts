@@ -11,6 +11,7 @@ export { CompressedFlatIndex, type CompressedFlatOptions, type CompressedFlatLoa
 export { CompressedIvfIndex, type CompressedIvfOptions, type CompressedIvfSearchOptions } from "./ivfq.js";
 export type { CodecKind } from "./codec.js";
 export { SPILL_BYTES, type VectorFileOptions } from "./vecfile.js";
+export { tempPathFor } from "./fileio.js";
 export { DeltaIndex, type BaseIndex } from "./delta.js";
 export { crossModalCentroids, type CrossModalOptions } from "./xmodal.js";
 export { kmeans, seededRandom, type KMeansOptions, type KMeansResult } from "./kmeans.js";

@@ -6,13 +6,12 @@
  * it moves to an unnamed scratch file, so building a 5M-vector index does not hold 10 GB of
  * float32 in RAM. Ids: `[0, fileRows)` are file rows, then the scratch rows, then the tail.
  */
-import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { dot } from "../core/vectors.js";
 import { VectorBlock } from "./block.js";
-import { corrupt, diskFull } from "./fileio.js";
+import { corrupt, diskFull, tempPathFor } from "./fileio.js";
 
 /** Default RAM tail before unsaved vectors move to a scratch file: 256 MiB. */
 export const SPILL_BYTES = 256 * 2 ** 20;
@@ -92,7 +91,7 @@ export class VectorFile {
   /** Writes the RAM tail at the end of the scratch file (created unnamed on first use) and empties it. */
   private spill(): void {
     if (this.spillFd < 0) {
-      const p = path.join(this.spillDir, `clipdb-vectors-${process.pid}-${randomBytes(6).toString("hex")}.tmp`);
+      const p = tempPathFor(path.join(this.spillDir, "clipdb-vectors"));
       this.spillFd = fs.openSync(p, "wx+", 0o600);
       fs.rmSync(p, { force: true });
     }
