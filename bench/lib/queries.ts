@@ -7,7 +7,7 @@
  * (nprobes/refines "-" for an index without them). Prints one JSON line.
  */
 import fs from "node:fs";
-import { quantile } from "./stats.js";
+import { procRssMb, quantile } from "./stats.js";
 
 const [file, qfile, tfile, sfile, kArg, nprobesArg, refinesArg] = process.argv.slice(2);
 const k = Number(kArg);
@@ -23,17 +23,6 @@ const nq = truth.length / k;
 const dim = qs.length / nq;
 const list = (s: string): (number | undefined)[] => (s === "-" ? [undefined] : s.split(",").map(Number));
 
-/** Peak and current resident set of this process, MiB (Linux; NaN elsewhere). */
-function rss(): { peak: number; now: number } {
-  try {
-    const s = fs.readFileSync("/proc/self/status", "utf8");
-    const kb = (key: string): number => Number(new RegExp(`${key}:\\s+(\\d+)`).exec(s)?.[1] ?? NaN);
-    return { peak: kb("VmHWM") / 1024, now: kb("VmRSS") / 1024 };
-  } catch {
-    return { peak: NaN, now: process.memoryUsage().rss / 2 ** 20 };
-  }
-}
-
 const { loadIndex } = await import("../../src/index/index.js");
 const t0 = performance.now();
 const idx = await loadIndex(file);
@@ -42,7 +31,7 @@ const q = (i: number): Float32Array => qs.slice(i * dim, (i + 1) * dim);
 const t1 = performance.now();
 idx.search(q(0), k, {});
 const firstMs = performance.now() - t1;
-const afterOpen = rss();
+const afterOpen = procRssMb();
 const rows: { nprobe?: number; refine?: number; p50: number; p99: number; qps: number; recall: number; identical: boolean; reads: number }[] = [];
 const reads = (): number => (idx as { vectorReads?: number }).vectorReads ?? 0;
 for (const nprobe of list(nprobesArg)) {
@@ -68,5 +57,5 @@ for (const nprobe of list(nprobesArg)) {
     rows.push({ nprobe, refine, p50: quantile(lat, 0.5), p99: quantile(lat, 0.99), qps: (nq / (performance.now() - tq)) * 1000, recall: hit / (nq * k), identical: same, reads: (reads() - r0) / nq });
   }
 }
-const end = rss();
+const end = procRssMb();
 console.log(JSON.stringify({ open_ms: openMs, first_query_ms: firstMs, size: idx.size, resident_bytes: (idx as { residentBytes?: number }).residentBytes ?? NaN, rss_after_open_mb: afterOpen.now, rss_mb: end.now, peak_rss_mb: end.peak, rows }));

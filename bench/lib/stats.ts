@@ -1,4 +1,5 @@
 /** Timing and table helpers for the benchmarks. */
+import fs from "node:fs";
 
 /** One benchmark row, as written to --json. */
 export interface Row {
@@ -27,6 +28,17 @@ export function quantile(xs: number[], q: number): number {
 /** Resident set size in MiB. */
 export function rssMb(): number {
   return process.memoryUsage().rss / 2 ** 20;
+}
+
+/** This process's peak (VmHWM) and current (VmRSS) resident set, MiB: Linux's /proc; elsewhere peak NaN. */
+export function procRssMb(): { peak: number; now: number } {
+  try {
+    const s = fs.readFileSync("/proc/self/status", "utf8");
+    const kb = (key: string): number => Number(new RegExp(`${key}:\\s+(\\d+)`).exec(s)?.[1] ?? NaN);
+    return { peak: kb("VmHWM") / 1024, now: kb("VmRSS") / 1024 };
+  } catch {
+    return { peak: NaN, now: rssMb() };
+  }
 }
 
 /**

@@ -16,7 +16,7 @@ import { exactSearch, MetricKind } from "usearch";
 import { TopK } from "../../src/core/topk.js";
 import { CompressedFlatIndex, CompressedIvfIndex } from "../../src/index/index.js";
 import { clusterCenters, syntheticClustersChunk, syntheticQueries } from "../../test/fixtures/synthetic.js";
-import { round, type Row } from "./stats.js";
+import { procRssMb, round, type Row } from "./stats.js";
 
 /** What the streamed run needs from bench/search.ts's arguments. */
 export interface StreamArgs {
@@ -46,15 +46,6 @@ interface System {
   refines: string;
   param: (nprobe?: number, refine?: number) => string;
   exact: boolean;
-}
-
-/** Peak resident set of this process so far, MiB (Linux). */
-function peakRssMb(): number {
-  try {
-    return Number(/VmHWM:\s+(\d+)/.exec(fs.readFileSync("/proc/self/status", "utf8"))?.[1] ?? NaN) / 1024;
-  } catch {
-    return NaN;
-  }
 }
 
 /** Runs the streamed systems; returns the table rows. */
@@ -97,14 +88,14 @@ export async function runStream(a: StreamArgs): Promise<(Row & { nq?: number })[
         mergeTruth(xs, rowsIn, dim, qs, nq, k, c * a.chunk, tops);
         truthMs += performance.now() - t;
       }
-      if (c % 8 === 7 || c === chunks - 1) log(`  ${sys.name}: ${c * a.chunk + rowsIn} rows added (${round((performance.now() - t0) / 1000, 0)} s, peak RSS ${round(peakRssMb(), 0)} MiB)`);
+      if (c % 8 === 7 || c === chunks - 1) log(`  ${sys.name}: ${c * a.chunk + rowsIn} rows added (${round((performance.now() - t0) / 1000, 0)} s, peak RSS ${round(procRssMb().peak, 0)} MiB)`);
     }
     const file = path.join(a.tmp, `${sys.name}.idx`);
     const ts = performance.now();
     await idx.save(file);
     const saveS = (performance.now() - ts) / 1000;
     const build = (performance.now() - t0 - genMs - truthMs) / 1000;
-    log(`${sys.name}: built in ${round(build, 0)} s (save ${round(saveS, 0)} s; data generation ${round(genMs / 1000, 0)} s and ground truth ${round(truthMs / 1000, 0)} s not counted), ${round(idx.residentBytes / n, 1)} resident bytes/vector, file ${round(fs.statSync(file).size / 2 ** 30, 2)} GiB, peak RSS of the building process ${round(peakRssMb(), 0)} MiB`);
+    log(`${sys.name}: built in ${round(build, 0)} s (save ${round(saveS, 0)} s; data generation ${round(genMs / 1000, 0)} s and ground truth ${round(truthMs / 1000, 0)} s not counted), ${round(idx.residentBytes / n, 1)} resident bytes/vector, file ${round(fs.statSync(file).size / 2 ** 30, 2)} GiB, peak RSS of the building process ${round(procRssMb().peak, 0)} MiB`);
     if (withTruth) {
       const truth = new Uint32Array(nq * k);
       const scores = new Float32Array(nq * k);
