@@ -228,6 +228,11 @@ export class PendingSections {
     return this.left === 0;
   }
 
+  /** Sections still to be read. */
+  get remaining(): number {
+    return this.left;
+  }
+
   /** True when section `i` still has to be read. */
   isPending(i: number): boolean {
     return this.pos[i] >= 0;

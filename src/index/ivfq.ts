@@ -93,7 +93,7 @@ export class CompressedIvfIndex implements VectorIndex {
   private centroids: Float32Array | null = null;
   private lists: CodeBlock[];
   private vf: VectorFile;
-  /** Lists whose codes are still in the file (after a lazy load), else null. */
+  /** The lists' codes left in the file by a lazy load (each read on first use), else null. */
   private pending: PendingCodes | null = null;
   private where: Map<number, number> | null = null;
   private count = 0;
@@ -355,24 +355,18 @@ export class CompressedIvfIndex implements VectorIndex {
 
   /** List `l`, reading its codes from the file first if a lazy load left them there. */
   private list(l: number): CodeBlock {
-    const p = this.pending;
-    if (p && p.isPending(l)) {
-      p.load(l, this.lists[l]);
-      if (p.done) this.pending = null;
-    }
+    this.pending?.load(l, this.lists[l]);
     return this.lists[l];
   }
 
   /** Lists whose codes a lazy load has not read yet. */
   get pendingLists(): number {
-    let n = 0;
-    for (let l = 0; l < this.nlist; l++) if (this.pending?.isPending(l)) n++;
-    return n;
+    return this.pending?.remaining ?? 0;
   }
 
   /** Writes the index atomically (reading any lists a lazy load left in the file first); afterwards it re-scores from that file. */
   async save(path: string): Promise<void> {
-    for (let l = 0; l < this.nlist && this.pending; l++) this.list(l);
+    for (let l = 0; l < this.nlist && this.pendingLists > 0; l++) this.list(l);
     let vecPos = 0;
     await writeAtomic(path, (w) => {
       w.write(new Uint8Array(HEADER_BYTES));
