@@ -107,7 +107,6 @@ export async function runStream(a: StreamArgs): Promise<(Row & { nq?: number })[
       fs.writeFileSync(path.join(a.tmp, "truth.u32"), truth);
       fs.writeFileSync(path.join(a.tmp, "truth.f32"), scores);
     }
-    (idx as { close?: () => void }).close?.();
     const out = execFileSync(process.execPath, ["--import", "tsx", "bench/lib/queries.ts", file, qfile, path.join(a.tmp, "truth.u32"), path.join(a.tmp, "truth.f32"), String(k), sys.nprobes, sys.refines], { encoding: "utf8", maxBuffer: 1 << 24 });
     const r = JSON.parse(out.trim().split("\n").pop()!) as { open_ms: number; first_query_ms: number; resident_bytes: number; rss_after_open_mb: number; peak_rss_mb: number; rows: { nprobe?: number; refine?: number; p50: number; p99: number; qps: number; recall: number; identical: boolean; reads: number }[] };
     log(`${sys.name}: child opened it in ${round(r.open_ms, 0)} ms (+ ${round(r.first_query_ms, 1)} ms first query), RSS ${round(r.rss_after_open_mb, 0)} MiB after open, ${round(r.peak_rss_mb, 0)} MiB peak over all queries`);
