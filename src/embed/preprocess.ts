@@ -210,10 +210,23 @@ export class ImagePreprocessor {
   }
 
   /**
+   * Floats in every tensor this preprocessor returns when that is fixed (a centre crop, or a resize
+   * to an exact size), so a caller can lay a batch out before decoding it; else undefined.
+   */
+  get tensorLength(): number | undefined {
+    const p = this.plan;
+    if (p?.crop) return 3 * p.crop.width * p.crop.height;
+    if (p?.resize && "width" in p.resize) return 3 * p.resize.width * p.resize.height;
+    return undefined;
+  }
+
+  /**
    * Decodes and preprocesses one image. Throws IMAGE_DECODE / IMAGE_TOO_LARGE naming the file.
    * @param label name for error messages; default the path or `<buffer of N bytes>`.
+   * @param into where the fused path may write the tensor (see `cubicResizeCrop`); the result's data
+   *   is then a view of it. Other paths return an array of their own, which the caller copies.
    */
-  async run(input: ImageSource, label = imageLabel(input)): Promise<PixelTensor> {
+  async run(input: ImageSource, label = imageLabel(input), into?: Float32Array): Promise<PixelTensor> {
     const plan = this.plan;
     if (!plan) return this.runLibrary(input, label);
     const opened = await openImage(input, { maxPixels: this.maxPixels, label });
@@ -238,7 +251,7 @@ export class ImagePreprocessor {
     }
     if (this.mode === "exact" && needsResize && plan.interpolator === "bicubic" && tw <= opened.width && th <= opened.height) {
       const src = await rasterize(opened, label, undefined, this.maxPixels);
-      const fused = cubicResizeCrop(src.data, src.width, src.height, tw, th, plan.crop, plan.lut);
+      const fused = cubicResizeCrop(src.data, src.width, src.height, tw, th, plan.crop, plan.lut, into);
       if (fused) return fused;
     }
     const img = await rasterize(
