@@ -253,7 +253,7 @@ class TransformersEmbedder implements Embedder {
     // collections (87-98 against 119-130 per 416 photos); the CPU time it saves is within noise.
     const slot = this.pre.tensorLength;
     const buffers = slot ? Array.from({ length: this.overlap ? 2 : 1 }, () => new Float32Array(Math.min(this.batchSize, n) * slot)) : [];
-    const bufferOf = (k: number): Float32Array | undefined => buffers[k % buffers.length];
+    const bufferOf = (k: number): Float32Array | undefined => (buffers.length > 0 ? buffers[k % buffers.length] : undefined);
     // Decode a batch with at most `decoders` images in flight: enough to finish before the
     // previous batch's inference does, few enough not to crowd out the inference threads.
     const prepare = async (k: number): Promise<(PixelTensor | ClipdbError)[]> => {
@@ -265,7 +265,7 @@ class TransformersEmbedder implements Embedder {
         while (cursor < idx.length) {
           const r = cursor++;
           const label = imageLabel(inputs[idx[r]]);
-          const into = buf && slot ? buf.subarray(r * slot, (r + 1) * slot) : undefined;
+          const into = buf?.subarray(r * slot!, (r + 1) * slot!);
           out[r] = await this.pre.run(inputs[idx[r]], label, into).catch((e: unknown) => decodeError(e, label));
         }
       };
